@@ -1,0 +1,1 @@
+"""Kiroshi's functions: one module per endpoint, each exposing `handler(call)`; see routes.py."""

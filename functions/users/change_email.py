@@ -1,0 +1,17 @@
+"""POST /users/{user_id}/change-email — self or admin. Needs `current_password` unless an admin
+acts on another user; the new e-mail must be free (409 email_taken)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.accounts import confirm_password, target_user
+from lib.db import users
+from lib.http.dispatch import Call
+
+
+def handler(call: Call) -> dict[str, Any]:
+    user = target_user(call)
+    confirm_password(call, user)
+    users.change_email(call.services.db, user, call.body["new_email"], call.services.now())
+    return {"message": "Email changed", "old_email": user.email, "new_email": call.body["new_email"]}

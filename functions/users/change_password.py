@@ -1,0 +1,19 @@
+"""POST /users/{user_id}/change-password — self or admin. Needs `current_password` unless an
+admin acts on another user. Revokes every token issued before the change; never echoes it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.accounts import confirm_password, target_user
+from lib.auth.passwords import hash_password
+from lib.db import users
+from lib.http.dispatch import Call
+
+
+def handler(call: Call) -> dict[str, Any]:
+    user = target_user(call)
+    confirm_password(call, user)
+    users.set_password(call.services.db, user.user_id, hash_password(call.body["new_password"]), call.services.now())
+    call.services.bus.publish("kiroshi.revocations", {"user_id": user.user_id, "all": True})
+    return {"message": "Password changed; sign in again"}

@@ -1,0 +1,12 @@
+"""GET /users/{user_id} — self or admin. The user's profile with metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.accounts import profile, target_user
+from lib.http.dispatch import Call
+
+
+def handler(call: Call) -> dict[str, Any]:
+    return profile(target_user(call))

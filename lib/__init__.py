@@ -1,0 +1,1 @@
+"""Shared code of every function, by capability."""

@@ -1,0 +1,56 @@
+"""Who is calling: a verified, unrevoked token and its user, loaded in one database round trip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lib.auth.tokens import TokenClaims, to_millis
+from lib.db import users
+from lib.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from lib.services import Services
+
+__all__ = ["Principal", "authenticate", "bearer_token"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: users.User
+    claims: TokenClaims
+
+    @property
+    def user_id(self) -> str:
+        return self.user.user_id
+
+    @property
+    def is_admin(self) -> bool:
+        # The role comes from the database, not the token: a demotion takes effect at once.
+        return self.user.is_admin
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header. Raises Unauthorized."""
+    if not authorization:
+        raise Unauthorized("a bearer token is required", code="missing_token")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("use the Bearer authorization scheme", code="invalid_token")
+    return token.strip()
+
+
+def _issued_before(claims: TokenClaims, user: users.User) -> bool:
+    """Whether the token predates the user's last password change (same millisecond included)."""
+    after = user.tokens_valid_after
+    return after is not None and claims.issued_at <= to_millis(after.timestamp())
+
+
+def authenticate(services: Services, token: str) -> Principal:
+    """Verify the token and check it is neither revoked nor older than the user's last
+    password change, and that the user still exists. Raises Unauthorized."""
+    claims = services.tokens.verify(token)
+    user, revoked = users.load_for_token(services.db, claims.user_id, claims.jti)
+    if user is None or revoked or _issued_before(claims, user):
+        raise Unauthorized("the token has been revoked", code="token_revoked")
+    return Principal(user, claims)

@@ -1,0 +1,83 @@
+"""JWTs (pyjwt, HS256 pinned): issue and verify. Revocation is checked by lib.auth.principal."""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass
+
+import jwt
+
+from lib.clock import Clock
+from lib.config import Settings
+from lib.errors import Unauthorized
+
+__all__ = ["ALGORITHM", "TokenClaims", "TokenCodec", "to_millis"]
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["sub", "role", "jti", "iat", "exp", "iss", "aud"]
+
+
+def to_millis(timestamp: float) -> float:
+    """Seconds truncated to milliseconds: `iat` keeps them so that a password change revokes
+    exactly the tokens issued before it (or in the same millisecond, to be safe)."""
+    return math.floor(timestamp * 1000) / 1000
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: str
+    role: str
+    jti: str
+    issued_at: float  # seconds since the epoch, millisecond precision
+    expires_at: int
+
+
+class TokenCodec:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
+        self._key = settings.jwt_secret
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self._ttl = settings.jwt_ttl_seconds
+        self._clock = clock
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self._ttl
+
+    def issue(self, user_id: str, role: str) -> tuple[str, TokenClaims]:
+        now = to_millis(self._clock().timestamp())
+        claims = TokenClaims(user_id, role, secrets.token_urlsafe(16), now, int(now) + self._ttl)
+        payload = {
+            "sub": user_id,
+            "role": role,
+            "jti": claims.jti,
+            "iat": now,
+            "exp": claims.expires_at,
+            "iss": self._issuer,
+            "aud": self._audience,
+        }
+        return jwt.encode(payload, self._key, algorithm=ALGORITHM), claims
+
+    def verify(self, token: str) -> TokenClaims:
+        """Check signature, algorithm, issuer, audience and expiry. Raises Unauthorized."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": REQUIRED_CLAIMS, "verify_iat": False},
+                leeway=0,
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("the token has expired", code="token_expired") from None
+        except jwt.PyJWTError:
+            raise Unauthorized("the token is not valid", code="invalid_token") from None
+        # exp is checked by pyjwt against the wall clock; check it against ours too (tests move time).
+        if payload["exp"] <= self._clock().timestamp():
+            raise Unauthorized("the token has expired", code="token_expired")
+        if not all(isinstance(payload[k], str) for k in ("sub", "role", "jti")):
+            raise Unauthorized("the token is not valid", code="invalid_token")
+        return TokenClaims(payload["sub"], payload["role"], payload["jti"], float(payload["iat"]), int(payload["exp"]))

@@ -1,0 +1,170 @@
+"""Settings: the only module that reads the environment.
+
+Every setting has a documented `KIROSHI_*` (or `OPENAI_*`) variable; the defaults run Kiroshi on
+embedded SurrealDB, an in-process cache and an in-process event bus. Secrets print as `***`.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+__all__ = ["ConfigError", "Secret", "Settings", "load_settings", "prepare_engine_environment"]
+
+ADAPTER_SCHEMES = {
+    "database": ("mem", "memory", "surrealkv", "file", "ws", "wss", "http", "https"),
+    "redis": ("redis", "rediss"),
+    "nats": ("nats", "tls"),
+    "loki": ("http", "https"),
+}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; raised at start, never at request time."""
+
+
+class Secret(str):
+    """A string that never shows itself in reprs or logs."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./data")
+    database_url: str = "surrealkv://./data/kiroshi"
+    database_user: str = ""
+    database_pass: Secret = field(default=Secret(""), repr=False)
+    database_namespace: str = "kiroshi"
+    database_name: str = "main"
+    redis_url: str = ""
+    nats_url: str = ""
+    loki_url: str = ""
+    jwt_secret: Secret = field(default=Secret(""), repr=False)
+    jwt_issuer: str = "kiroshi"
+    jwt_audience: str = "kiroshi"
+    jwt_ttl_seconds: int = 3600
+    bootstrap_admin_email: str = ""
+    openai_base_url: str = ""
+    openai_api_key: Secret = field(default=Secret(""), repr=False)
+    models: tuple[str, ...] = ("gpt-4o-mini",)
+    max_body_bytes: int = 1_048_576
+    login_max_failures_per_account: int = 100
+    login_max_failures_per_address: int = 1000
+    login_window_seconds: int = 3600
+    register_max_per_address: int = 100
+    register_window_seconds: int = 3600
+    log_level: str = "INFO"
+
+    def with_(self, **changes: object) -> Settings:
+        """A copy with some settings changed (tests use it)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def embedded_database(self) -> bool:
+        return scheme(self.database_url) in ("mem", "memory", "surrealkv", "file")
+
+    @property
+    def database_path(self) -> Path | None:
+        """The on-disk path of an embedded database, None for memory or remote ones."""
+        if scheme(self.database_url) not in ("surrealkv", "file"):
+            return None
+        return Path(self.database_url.split("://", 1)[1])
+
+
+def scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, kind: str, default: str = "") -> str:
+    url = env.get(name, default).strip()
+    if url and scheme(url) not in ADAPTER_SCHEMES[kind]:
+        allowed = ", ".join(f"{s}://" for s in ADAPTER_SCHEMES[kind])
+        raise ConfigError(f"{name}={url.split('://')[0]}://... is not supported (use {allowed})")
+    return url
+
+
+def _jwt_secret(env: Mapping[str, str], data_dir: Path) -> Secret:
+    """The configured secret, or one generated once and kept (mode 0600) in the data dir."""
+    given = env.get("KIROSHI_JWT_SECRET", "")
+    if given:
+        if len(given) < 32:
+            raise ConfigError("KIROSHI_JWT_SECRET must be at least 32 characters")
+        return Secret(given)
+    path = data_dir / "jwt-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    return Secret(path.read_text().strip())
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `env` (default: the process environment).
+
+    Raises ConfigError for a malformed value or an unknown adapter scheme.
+    """
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("KIROSHI_DATA_DIR", "./data"))
+    database_url = _url(env, "KIROSHI_DATABASE_URL", "database", f"surrealkv://{data_dir}/kiroshi")
+    models = tuple(m.strip() for m in env.get("KIROSHI_MODELS", "gpt-4o-mini").split(",") if m.strip())
+    if not models:
+        raise ConfigError("KIROSHI_MODELS must name at least one model")
+    return Settings(
+        host=env.get("KIROSHI_HOST", "127.0.0.1"),
+        port=_int(env, "KIROSHI_PORT", 8080),
+        data_dir=data_dir,
+        database_url=database_url,
+        database_user=env.get("KIROSHI_DATABASE_USER", ""),
+        database_pass=Secret(env.get("KIROSHI_DATABASE_PASS", "")),
+        database_namespace=env.get("KIROSHI_DATABASE_NAMESPACE", "kiroshi"),
+        database_name=env.get("KIROSHI_DATABASE_NAME", "main"),
+        redis_url=_url(env, "KIROSHI_REDIS_URL", "redis"),
+        nats_url=_url(env, "KIROSHI_NATS_URL", "nats"),
+        loki_url=_url(env, "KIROSHI_LOKI_URL", "loki"),
+        jwt_secret=_jwt_secret(env, data_dir),
+        jwt_issuer=env.get("KIROSHI_JWT_ISSUER", "kiroshi"),
+        jwt_audience=env.get("KIROSHI_JWT_AUDIENCE", "kiroshi"),
+        jwt_ttl_seconds=_int(env, "KIROSHI_JWT_TTL_SECONDS", 3600, minimum=60),
+        bootstrap_admin_email=env.get("KIROSHI_BOOTSTRAP_ADMIN_EMAIL", "").strip(),
+        openai_base_url=env.get("OPENAI_BASE_URL", ""),
+        openai_api_key=Secret(env.get("OPENAI_API_KEY", "")),
+        models=models,
+        max_body_bytes=_int(env, "KIROSHI_MAX_BODY_BYTES", 1_048_576, minimum=1024),
+        login_max_failures_per_account=_int(env, "KIROSHI_LOGIN_MAX_FAILURES_PER_ACCOUNT", 100, 1),
+        login_max_failures_per_address=_int(env, "KIROSHI_LOGIN_MAX_FAILURES_PER_ADDRESS", 1000, 1),
+        login_window_seconds=_int(env, "KIROSHI_LOGIN_WINDOW_SECONDS", 3600, 1),
+        register_max_per_address=_int(env, "KIROSHI_REGISTER_MAX_PER_ADDRESS", 100, 1),
+        register_window_seconds=_int(env, "KIROSHI_REGISTER_WINDOW_SECONDS", 3600, 1),
+        log_level=env.get("KIROSHI_LOG_LEVEL", "INFO").upper(),
+    )
+
+
+def prepare_engine_environment() -> None:
+    """Make the embedded engine fsync every write unless the operator said otherwise.
+
+    The engine reads SURREAL_SYNC_DATA once, when it starts: call this before opening it.
+    """
+    os.environ.setdefault("SURREAL_SYNC_DATA", "true")

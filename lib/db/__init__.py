@@ -1,0 +1,1 @@
+"""SurrealDB: the connection, migrations and one repository module per table."""

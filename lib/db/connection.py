@@ -1,0 +1,162 @@
+"""One SurrealDB handle per process: embedded (`mem://`, `surrealkv://`) or remote (`ws://`, `http://`).
+
+The embedded engine takes no lock on its directory, so `open_database` takes an exclusive lock
+beside it and refuses a second owner. `begin()` is not supported on embedded handles, so
+transactions are sent as one `BEGIN; ...; COMMIT;` query and every statement's status is checked.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import IO, Any
+
+from lib.config import Settings, prepare_engine_environment
+from lib.errors import ServiceUnavailable
+
+__all__ = ["Database", "DatabaseLocked", "QueryFailed", "RecordExists", "open_database"]
+
+log = logging.getLogger("kiroshi.db")
+
+MAX_TRANSACTION_ATTEMPTS = 8
+_NOT_EXECUTED = "not executed due to a failed transaction"
+
+
+class DatabaseLocked(RuntimeError):
+    """Another process owns the embedded data directory."""
+
+
+class QueryFailed(RuntimeError):
+    """A statement returned ERR; the message is the engine's."""
+
+
+class RecordExists(QueryFailed):
+    """A CREATE hit an existing record id or a UNIQUE index."""
+
+
+class TransactionConflict(QueryFailed):
+    """Two transactions touched the same keys; the loser may retry."""
+
+
+def _classify(message: str) -> QueryFailed:
+    if "already exists" in message or "already contains" in message:
+        return RecordExists(message)
+    if "conflict" in message.lower() or "can be retried" in message:
+        return TransactionConflict(message)
+    return QueryFailed(message)
+
+
+class Database:
+    """A thread-safe facade over one SDK connection. Results are plain Python values."""
+
+    def __init__(self, connection: Any, *, embedded: bool, lock_file: IO[str] | None = None) -> None:
+        self._conn = connection
+        # Embedded handles serve threads concurrently; a remote socket takes one call at a time.
+        self._serial = None if embedded else threading.Lock()
+        self._lock_file = lock_file
+        self.adapter = "embedded" if embedded else "remote"
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Run one or more statements; return each statement's result.
+
+        Raises RecordExists, TransactionConflict or QueryFailed for the first failing statement
+        (skipping the engine's "not executed due to a failed transaction" placeholders), and
+        ServiceUnavailable when the database cannot be reached.
+        """
+        try:
+            if self._serial is None:
+                response = self._conn.query_raw(sql, dict(params or {}))
+            else:
+                with self._serial:
+                    response = self._conn.query_raw(sql, dict(params or {}))
+        except (OSError, ConnectionError) as exc:
+            log.error("database unreachable: %s", exc)
+            raise ServiceUnavailable("the database is unavailable", code="database_unavailable") from exc
+        if response.get("error"):
+            raise QueryFailed(str(response["error"]))
+        statements = response.get("result") or []
+        failures = [s["result"] for s in statements if s.get("status") == "ERR"]
+        real = [f for f in failures if _NOT_EXECUTED not in str(f)]
+        if failures:
+            raise _classify(str((real or failures)[0]))
+        return [s.get("result") for s in statements]
+
+    def one(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The result of the last statement."""
+        return self.query(sql, params)[-1]
+
+    def transaction(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """Run statements atomically, retrying on transaction conflicts with a short backoff.
+
+        The results exclude the BEGIN/COMMIT markers. RecordExists and QueryFailed are final.
+        """
+        for attempt in range(MAX_TRANSACTION_ATTEMPTS):
+            try:
+                return self.query(f"BEGIN TRANSACTION;\n{sql}\nCOMMIT TRANSACTION;", params)
+            except TransactionConflict:
+                if attempt == MAX_TRANSACTION_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.002 * (2**attempt))
+        raise AssertionError("unreachable")
+
+    def ping(self) -> None:
+        self.query("RETURN 1")
+
+    def close(self) -> None:
+        try:
+            self._conn.close()
+        finally:
+            if self._lock_file is not None:
+                self._lock_file.close()
+                self._lock_file = None
+
+
+def _lock(settings: Settings) -> IO[str] | None:
+    """Take the exclusive lock beside an on-disk embedded database (None for other kinds)."""
+    path = settings.database_path
+    if path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_file = open(f"{path}.lock", "a+")  # noqa: SIM115 - held for the process lifetime
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.seek(0)
+        owner = lock_file.read().strip() or "unknown"
+        lock_file.close()
+        raise DatabaseLocked(
+            f"the data directory {path} is in use by another Kiroshi process (pid {owner}); "
+            "stop it first, or point KIROSHI_DATABASE_URL at a SurrealDB server to share one database"
+        ) from None
+    lock_file.seek(0)
+    lock_file.truncate()
+    lock_file.write(str(os.getpid()))
+    lock_file.flush()
+    return lock_file
+
+
+def open_database(settings: Settings) -> Database:
+    """Open the configured database, lock it if embedded, and select namespace and database.
+
+    Raises DatabaseLocked when another process holds the embedded data directory.
+    """
+    import surrealdb  # noqa: PLC0415 - ~250 ms; only functions that touch the database pay it
+
+    prepare_engine_environment()
+    lock_file = _lock(settings)
+    try:
+        connection: Any = surrealdb.Surreal(settings.database_url)
+        if settings.embedded_database:
+            connection.connect()  # remote connections connect on first use
+        if not settings.embedded_database and settings.database_user:
+            connection.signin({"username": settings.database_user, "password": settings.database_pass})
+        connection.use(settings.database_namespace, settings.database_name)
+    except BaseException:
+        if lock_file is not None:
+            lock_file.close()
+        raise
+    return Database(connection, embedded=settings.embedded_database, lock_file=lock_file)

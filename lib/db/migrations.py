@@ -1,0 +1,44 @@
+"""Ordered `.surql` migrations, applied at start, each once, recorded in the `migration` table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+
+from lib.db.connection import Database, RecordExists
+from lib.db.records import record
+
+__all__ = ["apply_migrations", "migration_files"]
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """(name, SurrealQL) pairs in the order they apply."""
+    folder = resources.files("lib.db") / "migrations"
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".surql")), key=lambda f: f.name)
+    return [(f.name.removesuffix(".surql"), f.read_text(encoding="utf-8")) for f in files]
+
+
+def apply_migrations(db: Database) -> list[str]:
+    """Apply what is not applied yet; return the names applied now.
+
+    Each file runs in one transaction with its `migration` record, so two processes starting
+    together apply it once (the loser hits the existing record and moves on).
+    """
+    db.query(
+        "DEFINE TABLE IF NOT EXISTS migration SCHEMAFULL; "
+        "DEFINE FIELD IF NOT EXISTS applied_at ON migration TYPE datetime;"
+    )
+    done = set(db.one("SELECT VALUE meta::id(id) FROM migration") or [])
+    applied = []
+    for name, sql in migration_files():
+        if name in done:
+            continue
+        try:
+            db.transaction(
+                f"{sql}\nCREATE $migration SET applied_at = $now;",
+                {"migration": record("migration", name), "now": dt.datetime.now(dt.UTC)},
+            )
+        except RecordExists:
+            continue
+        applied.append(name)
+    return applied

@@ -1,0 +1,121 @@
+"""The one error tree. Each class carries its HTTP status, title and default `code`.
+
+Handlers and lib/ raise these; the dispatch turns them into RFC 9457 problem details.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "Conflict",
+    "Forbidden",
+    "MethodNotAllowed",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "ServiceUnavailable",
+    "Unauthorized",
+    "UnprocessableContent",
+    "UnsupportedMediaType",
+]
+
+
+class ApiError(Exception):
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal Server Error"
+    default_code: ClassVar[str] = "internal_error"
+    default_detail: ClassVar[str] = "the server could not complete the request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.detail = detail or self.default_detail
+        self.code = code or self.default_code
+        self.headers = headers or {}
+        self.extra = extra
+        super().__init__(self.detail)
+
+    def problem(self) -> dict[str, Any]:
+        """The problem+json body."""
+        return {
+            "type": f"https://kiroshi.dev/problems/{self.code.replace('_', '-')}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+            **self.extra,
+        }
+
+
+class BadRequest(ApiError):
+    status, title, default_code, default_detail = 400, "Bad Request", "malformed_json", "the body is not valid JSON"
+
+
+class Unauthorized(ApiError):
+    status, title, default_code = 401, "Unauthorized", "unauthorized"
+    default_detail = "a valid bearer token is required"
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None, **extra: Any) -> None:
+        super().__init__(detail, code=code, headers={"WWW-Authenticate": 'Bearer realm="kiroshi"'}, **extra)
+
+
+class Forbidden(ApiError):
+    status, title, default_code = 403, "Forbidden", "forbidden"
+    default_detail = "you are not allowed to do this"
+
+
+class NotFound(ApiError):
+    status, title, default_code, default_detail = 404, "Not Found", "not_found", "no such resource"
+
+
+class MethodNotAllowed(ApiError):
+    status, title, default_code = 405, "Method Not Allowed", "method_not_allowed"
+    default_detail = "this method is not allowed on this path"
+
+
+class Conflict(ApiError):
+    status, title, default_code, default_detail = (
+        409,
+        "Conflict",
+        "conflict",
+        "the request conflicts with the current state",
+    )
+
+
+class PayloadTooLarge(ApiError):
+    status, title, default_code, default_detail = 413, "Content Too Large", "body_too_large", "the body is too large"
+
+
+class UnsupportedMediaType(ApiError):
+    status, title, default_code = 415, "Unsupported Media Type", "unsupported_media_type"
+    default_detail = "send the body as application/json"
+
+
+class UnprocessableContent(ApiError):
+    status, title, default_code = 422, "Unprocessable Content", "validation_failed"
+    default_detail = "the request failed validation"
+
+
+class RateLimited(ApiError):
+    status, title, default_code, default_detail = (
+        429,
+        "Too Many Requests",
+        "rate_limited",
+        "too many attempts; retry later",
+    )
+
+    def __init__(self, retry_after: int, detail: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(detail, code=code, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class ServiceUnavailable(ApiError):
+    status, title, default_code = 503, "Service Unavailable", "dependency_unavailable"
+    default_detail = "a dependency is unavailable; retry later"

@@ -1,0 +1,31 @@
+"""Readiness: ask each dependency whether it answers, and say which adapter is in use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lib.services import Services
+
+__all__ = ["check_dependencies"]
+
+log = logging.getLogger("kiroshi.health")
+
+
+def _check(adapter: str, probe: Callable[[], object]) -> dict[str, Any]:
+    try:
+        probe()
+    except Exception as exc:  # any failure of a dependency is "down", never a 500
+        log.warning("%s dependency is down: %s", adapter, exc)
+        return {"status": "down", "adapter": adapter}
+    return {"status": "ok", "adapter": adapter}
+
+
+def check_dependencies(services: Services) -> dict[str, dict[str, Any]]:
+    return {
+        "database": _check(services.db.adapter, services.db.ping),
+        "cache": _check(services.cache.adapter, lambda: services.cache.get("kiroshi:ready")),
+        "message_queue": _check(services.bus.adapter, lambda: None),
+    }

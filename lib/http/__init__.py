@@ -1,0 +1,1 @@
+"""The transport-neutral HTTP pipeline: messages, routing, dispatch, pagination."""

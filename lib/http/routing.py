@@ -1,0 +1,87 @@
+"""Routes and URL matching (werkzeug's router), shared by every front door."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import Schema
+from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
+from werkzeug.exceptions import NotFound as WerkzeugNotFound
+from werkzeug.routing import Map, Rule
+
+from lib.auth.policies import Auth
+from lib.errors import MethodNotAllowed, NotFound
+
+__all__ = ["Route", "Router"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: `name` is `<area>.<endpoint>`, the module `functions/<area>/<endpoint>.py`."""
+
+    name: str
+    method: str
+    path: str
+    auth: Auth
+    body: type[Schema] | None = None
+    out: type[Schema] | None = None
+    query: type[Schema] | None = None
+    status: int = 200
+    offload: bool = False  # CPU-heavy (password hashing): the runner runs it off the event loop
+    errors: tuple[int, ...] = ()
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def module(self) -> str:
+        return f"functions.{self.name}"
+
+    @property
+    def target(self) -> str:
+        """The functions-framework target and Lambda function name."""
+        return self.name.replace(".", "_")
+
+    @property
+    def rule(self) -> str:
+        return self.path.replace("{", "<").replace("}", ">")
+
+    @property
+    def params(self) -> list[str]:
+        return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+
+    def handler(self) -> Callable[..., Any]:
+        """The endpoint's handler, imported on first use."""
+        if "handler" not in self._cache:
+            self._cache["handler"] = importlib.import_module(self.module).handler
+        return self._cache["handler"]  # type: ignore[no-any-return]
+
+    def schema(self, kind: str) -> Schema | None:
+        """A cached instance of the route's `body`, `out` or `query` schema."""
+        if kind not in self._cache:
+            cls = getattr(self, kind)
+            self._cache[kind] = cls() if cls is not None else None
+        return self._cache[kind]  # type: ignore[no-any-return]
+
+
+class Router:
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = {route.name: route for route in routes}
+        self._map = Map(
+            [Rule(r.rule, endpoint=r.name, methods=[r.method]) for r in routes],
+            strict_slashes=False,
+            merge_slashes=False,
+        )
+        self._adapter = self._map.bind("kiroshi")
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route and path parameters. Raises NotFound or MethodNotAllowed (with Allow)."""
+        try:
+            name, params = self._adapter.match(path, method=method)
+        except WerkzeugNotFound:
+            raise NotFound(f"there is no endpoint at {path}", code="no_such_endpoint") from None
+        except WerkzeugMethodNotAllowed as exc:
+            allowed = ", ".join(sorted(set(exc.valid_methods or [])))
+            raise MethodNotAllowed(f"{method} is not allowed here; use {allowed}", headers={"Allow": allowed}) from None
+        return self.routes[name], dict(params)

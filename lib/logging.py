@@ -1,0 +1,64 @@
+"""JSON logs on stdout: one line per request with request id, route, status, duration, user id.
+
+Never logged: bodies, query strings, tokens, passwords.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from typing import Any
+
+from lib.http import json
+from lib.http.messages import HttpRequest
+
+__all__ = ["JsonFormatter", "configure_logging", "log_request"]
+
+access = logging.getLogger("kiroshi.access")
+
+_EXTRA = ("request_id", "route", "status", "duration_ms", "user_id", "method", "path", "client")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key in _EXTRA:
+            if key in record.__dict__:
+                entry[key] = record.__dict__[key]
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry).decode()
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def log_request(
+    request: HttpRequest, route: str | None, status: int, seconds: float, request_id: str, user_id: str | None
+) -> None:
+    if not access.isEnabledFor(logging.INFO):
+        return
+    access.info(
+        "request",
+        extra={
+            "request_id": request_id,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 3),
+            "user_id": user_id,
+            "method": request.method,
+            "path": request.path,  # the path only: query strings may carry tokens
+            "client": request.client_addr,
+        },
+    )

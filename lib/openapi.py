@@ -1,0 +1,129 @@
+"""The OpenAPI 3.1 document, generated from the route table and the marshmallow schemas."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Sequence
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields
+
+from lib.auth.policies import Auth
+from lib.http.routing import Route
+from lib.schemas.base import StrictSchema
+
+__all__ = ["openapi_document"]
+
+DESCRIPTION = """Kiroshi: accounts, paid plans and streaming chat with LLMs.
+
+Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.
+Unknown JSON fields are rejected with 422. Lists take `?limit=` (1-200, default 50) and `?cursor=`
+and answer `next_cursor` (null at the end).
+
+Decisions where the API contract is silent:
+- E-mails are trimmed and their domain lower-cased; uniqueness and login ignore case entirely.
+- Login is limited per account and per client address (429 with Retry-After); a correct password
+  does not count as a failure. Register is limited per client address.
+- A wrong `current_password` answers 403 `wrong_password`; a missing one 422.
+- Changing the password revokes every token issued before it, the presenting one included.
+"""
+
+STATUS_TITLES = {
+    400: "Malformed JSON",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Body too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Rate limited",
+    503: "Dependency unavailable",
+}
+
+
+class Problem(StrictSchema):
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    code = fields.String(required=True, metadata={"description": "stable machine-readable error code"})
+    errors = fields.Dict(metadata={"description": "on 422: the offending fields and their messages"})
+
+
+def _summary(route: Route) -> tuple[str, str]:
+    doc = (importlib.import_module(route.module).__doc__ or route.name).strip()
+    first, _, rest = doc.partition("\n")
+    return first, rest.strip()
+
+
+def _responses(route: Route) -> dict[str, Any]:
+    ok: dict[str, Any] = {"description": "success"}
+    if route.out is not None:
+        ok["content"] = {"application/json": {"schema": route.out}}
+    responses: dict[str, Any] = {str(route.status): ok}
+    codes = set(route.errors)
+    if route.body is not None:
+        codes |= {400, 413, 415, 422}
+    if route.query is not None:
+        codes.add(422)
+    if route.auth is not Auth.PUBLIC:
+        codes.add(401)
+    if route.auth in (Auth.SELF, Auth.SELF_OR_ADMIN, Auth.ADMIN):
+        codes.add(403)
+    for code in sorted(codes):
+        responses[str(code)] = {
+            "description": STATUS_TITLES[code],
+            "content": {"application/problem+json": {"schema": "Problem"}},
+        }
+    return responses
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    summary, description = _summary(route)
+    operation: dict[str, Any] = {
+        "operationId": route.target,
+        "summary": summary,
+        "tags": [route.name.split(".")[0]],
+        "responses": _responses(route),
+    }
+    if description:
+        operation["description"] = description
+    parameters: list[dict[str, Any]] = [
+        {"in": "path", "name": name, "required": True, "schema": {"type": "string"}} for name in route.params
+    ]
+    if route.query is not None:
+        parameters.append({"in": "query", "schema": route.query})
+    if parameters:
+        operation["parameters"] = parameters
+    if route.body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+    if route.auth is not Auth.PUBLIC:
+        operation["security"] = [{"bearerAuth": []}]
+    return operation
+
+
+@functools.cache
+def _document(routes: tuple[Route, ...]) -> dict[str, Any]:
+    spec = APISpec(
+        title="Kiroshi",
+        version="1.0.0",
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": DESCRIPTION},
+    )
+    spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.schema("Problem", schema=Problem)
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
+    return _document(tuple(routes))

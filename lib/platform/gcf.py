@@ -1,0 +1,45 @@
+"""Google Cloud Functions / functions-framework: one `def target(request)` per route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from lib.errors import ApiError
+from lib.http.dispatch import dispatch, problem_response
+from lib.http.messages import HttpRequest
+from lib.http.routing import Route, Router
+from lib.services import get_services
+
+if TYPE_CHECKING:
+    import flask
+
+__all__ = ["make_target"]
+
+
+def make_target(route: Route) -> Callable[[flask.Request], flask.Response]:
+    """A functions-framework function serving exactly `route` (its path parameters included)."""
+    router = Router([route])
+
+    def target(request: flask.Request) -> flask.Response:
+        import flask  # noqa: PLC0415 - functions-framework has loaded it already
+
+        try:
+            _, params = router.match(request.method, request.path)
+        except ApiError as error:
+            response = problem_response(error, "-")
+        else:
+            http_request = HttpRequest(
+                method=request.method,
+                path=request.path,
+                headers={k.lower(): v for k, v in request.headers.items()},
+                query=request.args.to_dict(flat=True),
+                body=request.get_data(cache=False),
+                client_addr=request.remote_addr or "",
+            )
+            response = dispatch(route, params, http_request, get_services())
+        return flask.Response(response.body, status=response.status, headers=response.headers)
+
+    target.__name__ = route.target
+    target.__doc__ = f"{route.method} {route.path}"
+    return target

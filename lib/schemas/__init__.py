@@ -1,0 +1,1 @@
+"""Marshmallow schemas: `...In` validate and normalise request bodies, `...Out` shape every answer."""

@@ -1,0 +1,95 @@
+"""The process's dependencies, built once from the settings (lazily on FaaS, at start in the runner)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from lib.auth.throttle import Throttle
+from lib.auth.tokens import TokenCodec
+from lib.cache import Cache, MemoryCache
+from lib.clock import Clock, utc_now
+from lib.config import Settings, load_settings
+from lib.db import users
+from lib.db.connection import Database, open_database
+from lib.db.migrations import apply_migrations
+from lib.events import EventBus, MemoryBus
+
+__all__ = ["Services", "create_services", "get_services", "reset_services"]
+
+log = logging.getLogger("kiroshi")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    cache: Cache
+    bus: EventBus
+    clock: Clock
+    tokens: TokenCodec
+    login_per_account: Throttle = field(init=False)
+    login_per_address: Throttle = field(init=False)
+    register_per_address: Throttle = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        window = s.login_window_seconds
+        self.login_per_account = Throttle(self.cache, "login-account", s.login_max_failures_per_account, window)
+        self.login_per_address = Throttle(self.cache, "login-address", s.login_max_failures_per_address, window)
+        self.register_per_address = Throttle(
+            self.cache, "register-address", s.register_max_per_address, s.register_window_seconds
+        )
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def create_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
+    """Open the database, apply migrations, choose adapters by URL, bootstrap the admin."""
+    db = open_database(settings)
+    try:
+        applied = apply_migrations(db)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        if settings.bootstrap_admin_email:
+            users.set_role_by_email(db, settings.bootstrap_admin_email, "admin", clock())
+    except BaseException:
+        db.close()
+        raise
+    return Services(
+        settings=settings,
+        db=db,
+        cache=MemoryCache(),
+        bus=MemoryBus(),
+        clock=clock,
+        tokens=TokenCodec(settings, clock),
+    )
+
+
+_lock = threading.Lock()
+_services: Services | None = None
+
+
+def get_services() -> Services:
+    """The process-wide services, created on first use from the environment."""
+    global _services
+    if _services is None:
+        with _lock:
+            if _services is None:
+                _services = create_services(load_settings())
+    return _services
+
+
+def reset_services(services: Services | None = None) -> None:
+    """Install `services` as the process-wide instance (None closes and forgets it)."""
+    global _services
+    with _lock:
+        if _services is not None and services is None:
+            _services.close()
+        _services = services

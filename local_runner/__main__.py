@@ -1,0 +1,85 @@
+"""`python -m local_runner` serves Kiroshi; `python -m local_runner promote|demote EMAIL` sets a role."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from lib.config import ConfigError, load_settings
+from lib.db.connection import DatabaseLocked
+from lib.logging import configure_logging
+from lib.services import create_services
+
+log = logging.getLogger("kiroshi")
+
+
+def _serve() -> int:
+    import uvicorn  # noqa: PLC0415
+
+    from functions.routes import router  # noqa: PLC0415
+    from local_runner.app import RunnerApp  # noqa: PLC0415
+
+    settings = load_settings()
+    services = create_services(settings)
+    app = RunnerApp(services, router)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        ws_max_size=64 * 1024,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    log.info("kiroshi listening on http://%s:%d (database: %s)", settings.host, settings.port, services.db.adapter)
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        app.close()
+        services.close()
+    return 0
+
+
+def _set_role(email: str, role: str) -> int:
+    from lib.db import users  # noqa: PLC0415
+
+    services = create_services(load_settings())
+    try:
+        user = users.set_role_by_email(services.db, email, role, services.now())
+    finally:
+        services.close()
+    if user is None:
+        print(f"no account with e-mail {email}", file=sys.stderr)  # noqa: T201
+        return 1
+    print(f"{user.email} ({user.user_id}) is now {role}")  # noqa: T201
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_runner", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve the API (the default)")
+    for verb, help_text in (("promote", "make the account an admin"), ("demote", "make the admin a user")):
+        command = commands.add_parser(verb, help=help_text)
+        command.add_argument("email")
+    args = parser.parse_args(argv)
+    try:
+        configure_logging(load_settings().log_level)
+        if args.command == "promote":
+            return _set_role(args.email, "admin")
+        if args.command == "demote":
+            return _set_role(args.email, "user")
+        return _serve()
+    except (ConfigError, DatabaseLocked) as exc:
+        print(f"kiroshi: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
