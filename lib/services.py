@@ -50,7 +50,7 @@ class Services:
         self.db.close()
 
 
-def create_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
+def create_services(settings: Settings, *, clock: Clock = utc_now, cache: Cache | None = None) -> Services:
     """Open the database, apply migrations, choose adapters by URL, bootstrap the admin."""
     db = open_database(settings)
     try:
@@ -65,7 +65,7 @@ def create_services(settings: Settings, *, clock: Clock = utc_now) -> Services:
     return Services(
         settings=settings,
         db=db,
-        cache=MemoryCache(),
+        cache=cache or MemoryCache(),
         bus=MemoryBus(),
         clock=clock,
         tokens=TokenCodec(settings, clock),

@@ -59,6 +59,7 @@ class Database:
         self._serial = None if embedded else threading.Lock()
         self._lock_file = lock_file
         self.adapter = "embedded" if embedded else "remote"
+        self.closed = False
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Run one or more statements; return each statement's result.
@@ -67,6 +68,8 @@ class Database:
         (skipping the engine's "not executed due to a failed transaction" placeholders), and
         ServiceUnavailable when the database cannot be reached.
         """
+        if self.closed:
+            raise ServiceUnavailable("the database is closed", code="database_unavailable")
         try:
             if self._serial is None:
                 response = self._conn.query_raw(sql, dict(params or {}))
@@ -107,6 +110,9 @@ class Database:
         self.query("RETURN 1")
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         try:
             self._conn.close()
         finally:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import fields, validate
 
+from lib.errors import UnprocessableContent
 from lib.http import json
 from lib.schemas.base import StrictSchema
 
-__all__ = ["PageQuery", "decode_cursor", "encode_cursor", "paginate"]
+__all__ = ["PageQuery", "decode_cursor", "decode_time_cursor", "encode_cursor", "invalid_cursor", "paginate"]
 
 T = TypeVar("T")
 
@@ -29,17 +31,32 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values))).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
-    """The cursor's values, None for the first page. Raises ValidationError for a forged cursor."""
+def invalid_cursor() -> UnprocessableContent:
+    return UnprocessableContent("invalid fields: cursor", errors={"cursor": ["not a valid cursor"]})
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[str] | None:
+    """The cursor's values, None for the first page. Raises UnprocessableContent for a forged one."""
     if cursor is None:
         return None
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError):
-        raise ValidationError("not a valid cursor", "cursor") from None
+        raise invalid_cursor() from None
     if not isinstance(values, list) or len(values) != arity or not all(isinstance(v, str) for v in values):
-        raise ValidationError("not a valid cursor", "cursor")
+        raise invalid_cursor()
     return values
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[dt.datetime, str] | None:
+    """A (timestamp, id) cursor, as `encode_cursor((time.isoformat(), id))` made it."""
+    values = decode_cursor(cursor, 2)
+    if values is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(values[0]), values[1]
+    except ValueError:
+        raise invalid_cursor() from None
 
 
 def paginate(rows: list[T], limit: int, key: Callable[[T], Sequence[Any]]) -> tuple[list[T], str | None]:

@@ -1,0 +1,91 @@
+"""The local runner as a real process: durability across SIGKILL, the data-directory lock, HTTP."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.runner import Runner
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "durable passphrase 7"
+
+
+def _register(url: str, i: int) -> tuple[int, str]:
+    body = {"email": f"d{i}@example.com", "nickname": "n", "name": "N", "surname": "S", "password": PASSWORD}
+    answer = httpx.post(f"{url}/users/register", json=body, timeout=30)
+    return answer.status_code, f"d{i}@example.com"
+
+
+def test_acknowledged_registrations_survive_sigkill(tmp_path: Path) -> None:
+    runner = Runner(tmp_path).start()
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            acknowledged = [
+                email for status, email in pool.map(lambda i: _register(runner.url, i), range(24)) if status == 201
+            ]
+        runner.kill()
+        assert len(acknowledged) == 24
+        restarted = Runner(tmp_path, port=runner.port).start()
+        try:
+            for email in acknowledged:
+                answer = httpx.post(f"{restarted.url}/users/login", json={"email": email, "password": PASSWORD})
+                assert answer.status_code == 200, (email, answer.text)
+        finally:
+            restarted.stop()
+    finally:
+        runner.stop()
+
+
+def test_a_second_process_on_the_same_data_directory_refuses_to_start(tmp_path: Path) -> None:
+    owner = Runner(tmp_path).start()
+    try:
+        intruder = Runner(tmp_path).start(wait=False)
+        assert intruder.process is not None
+        code = intruder.process.wait(timeout=30)
+        _, err = intruder.process.communicate()
+        intruder.stop()
+        assert code == 2
+        assert "in use by another Kiroshi process" in err.decode()
+        assert httpx.get(f"{owner.url}/healthy").status_code == 200
+    finally:
+        owner.stop()
+
+
+def test_the_jwt_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
+    env = {"KIROSHI_JWT_SECRET": ""}
+    runner = Runner(tmp_path, env).start()
+    try:
+        _, email = _register(runner.url, 1)
+        token = httpx.post(f"{runner.url}/users/login", json={"email": email, "password": PASSWORD}).json()["token"]
+    finally:
+        runner.stop()
+    assert (tmp_path / "jwt-secret").stat().st_mode & 0o077 == 0
+    restarted = Runner(tmp_path, env).start()
+    try:
+        assert httpx.get(f"{restarted.url}/auth", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    finally:
+        restarted.stop()
+
+
+def test_the_runner_serves_every_kind_of_answer_over_http(tmp_path: Path) -> None:
+    runner = Runner(tmp_path).start()
+    try:
+        with httpx.Client(base_url=runner.url) as http:
+            assert http.get("/healthy").json() == {"status": "ok"}
+            ready = http.get("/ready").json()
+            assert ready["checks"]["database"] == {"status": "ok", "adapter": "embedded"}
+            assert http.get("/nope").headers["content-type"] == "application/problem+json"
+            too_big = http.post("/users/login", content=b"x" * 2_000_000, headers={"Content-Type": "application/json"})
+            assert too_big.status_code == 413
+            assert http.get("/openapi.json").json()["openapi"].startswith("3.1")
+            docs = http.get("/docs")
+            assert "swagger-ui" in docs.text
+            assert http.get("/docs/swagger-ui-bundle.js").status_code == 200
+            assert http.head("/healthy").status_code == 200
+    finally:
+        runner.stop()

@@ -1,0 +1,1 @@
+"""Test support: a client over the real dispatch, a controllable clock, a runner process."""

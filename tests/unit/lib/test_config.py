@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lib.config import ConfigError, load_settings
+
+
+def test_defaults_run_embedded(tmp_path: Path) -> None:
+    settings = load_settings({"KIROSHI_DATA_DIR": str(tmp_path)})
+
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+    assert settings.database_url == f"surrealkv://{tmp_path}/kiroshi"
+    assert settings.embedded_database
+    assert (settings.redis_url, settings.nats_url, settings.loki_url) == ("", "", "")
+    assert settings.models == ("gpt-4o-mini",)
+
+
+def test_secrets_never_print(tmp_path: Path) -> None:
+    secret = "s" * 40
+    settings = load_settings(
+        {"KIROSHI_DATA_DIR": str(tmp_path), "KIROSHI_JWT_SECRET": secret, "OPENAI_API_KEY": "sk-very-secret"}
+    )
+
+    assert secret not in repr(settings) and "sk-very-secret" not in repr(settings)
+    assert settings.jwt_secret == secret
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("KIROSHI_DATABASE_URL", "mysql://x"),
+        ("KIROSHI_REDIS_URL", "memcached://x"),
+        ("KIROSHI_NATS_URL", "amqp://x"),
+        ("KIROSHI_PORT", "eighty"),
+        ("KIROSHI_JWT_SECRET", "short"),
+        ("KIROSHI_MODELS", " , "),
+    ],
+)
+def test_bad_settings_fail_at_start_with_the_name(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({"KIROSHI_DATA_DIR": str(tmp_path), name: value})
