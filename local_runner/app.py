@@ -30,7 +30,8 @@ class RunnerApp:
     def __init__(self, services: Services, router: Router) -> None:
         self.services = services
         self.router = router
-        self.executor = ThreadPoolExecutor(max_workers=max(2, (os.cpu_count() or 1) * 2), thread_name_prefix="offload")
+        # One thread per core: Argon2id is memory-hard, more threads than cores only thrash the caches.
+        self.executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="offload")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

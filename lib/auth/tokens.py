@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import secrets
 from dataclasses import dataclass
@@ -60,7 +61,18 @@ class TokenCodec:
         return jwt.encode(payload, self._key, algorithm=ALGORITHM), claims
 
     def verify(self, token: str) -> TokenClaims:
-        """Check signature, algorithm, issuer, audience and expiry. Raises Unauthorized."""
+        """Check signature, algorithm, issuer, audience and expiry. Raises Unauthorized.
+
+        A token's signature is checked once: the verified claims are kept (by the token's exact
+        text) in a bounded LRU, and expiry is checked on every call.
+        """
+        claims = self._verified(token)
+        if claims.expires_at <= self._clock().timestamp():
+            raise Unauthorized("the token has expired", code="token_expired")
+        return claims
+
+    @functools.lru_cache(maxsize=16_384)  # noqa: B019 - one codec per process, cache bounded
+    def _verified(self, token: str) -> TokenClaims:
         try:
             payload = jwt.decode(
                 token,
@@ -75,9 +87,6 @@ class TokenCodec:
             raise Unauthorized("the token has expired", code="token_expired") from None
         except jwt.PyJWTError:
             raise Unauthorized("the token is not valid", code="invalid_token") from None
-        # exp is checked by pyjwt against the wall clock; check it against ours too (tests move time).
-        if payload["exp"] <= self._clock().timestamp():
-            raise Unauthorized("the token has expired", code="token_expired")
         if not all(isinstance(payload[k], str) for k in ("sub", "role", "jti")):
             raise Unauthorized("the token is not valid", code="invalid_token")
         return TokenClaims(payload["sub"], payload["role"], payload["jti"], float(payload["iat"]), int(payload["exp"]))

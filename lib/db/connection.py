@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from lib.config import Settings, prepare_engine_environment
+from lib.db.memo import Memo
 from lib.errors import ServiceUnavailable
 
 __all__ = ["Database", "DatabaseLocked", "QueryFailed", "RecordExists", "open_database"]
@@ -54,12 +55,17 @@ class Database:
     """A thread-safe facade over one SDK connection. Results are plain Python values."""
 
     def __init__(self, connection: Any, *, embedded: bool, lock_file: IO[str] | None = None) -> None:
+        from lib.db.wire import EmbeddedWire  # noqa: PLC0415
+
         self._conn = connection
+        self._wire = EmbeddedWire(connection) if embedded else connection
         # Embedded handles serve threads concurrently; a remote socket takes one call at a time.
         self._serial = None if embedded else threading.Lock()
         self._lock_file = lock_file
         self.adapter = "embedded" if embedded else "remote"
         self.closed = False
+        # Only an embedded database is written by this process alone: only then may reads be memoised.
+        self.memo = Memo(enabled=embedded)
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         """Run one or more statements; return each statement's result.
@@ -72,10 +78,10 @@ class Database:
             raise ServiceUnavailable("the database is closed", code="database_unavailable")
         try:
             if self._serial is None:
-                response = self._conn.query_raw(sql, dict(params or {}))
+                response = self._wire.query_raw(sql, params or {})
             else:
                 with self._serial:
-                    response = self._conn.query_raw(sql, dict(params or {}))
+                    response = self._wire.query_raw(sql, dict(params or {}))
         except (OSError, ConnectionError) as exc:
             log.error("database unreachable: %s", exc)
             raise ServiceUnavailable("the database is unavailable", code="database_unavailable") from exc

@@ -117,12 +117,17 @@ def get_user_by_email(db: Database, email: str) -> User | None:
 
 
 def load_for_token(db: Database, user_id: str, jti: str) -> tuple[User | None, bool]:
-    """The token's user (None if deleted) and whether the token's jti is revoked, in one round trip."""
-    user, revoked = db.query(
-        "SELECT * FROM ONLY $user; SELECT VALUE id FROM ONLY $revoked;",
-        {"user": record("user", user_id), "revoked": record("revoked_token", jti)},
-    )
-    return _user(user), revoked is not None
+    """The token's user (None if deleted) and whether the token's jti is revoked, in one round trip
+    (memoised per user and token where the database allows it; every write here invalidates)."""
+
+    def load() -> tuple[User | None, bool]:
+        user, revoked = db.query(
+            "SELECT * FROM ONLY $user; SELECT VALUE id FROM ONLY $revoked;",
+            {"user": record("user", user_id), "revoked": record("revoked_token", jti)},
+        )
+        return _user(user), revoked is not None
+
+    return db.memo.load(user_id, jti, load)
 
 
 def list_users(db: Database, *, after: tuple[dt.datetime, str] | None, limit: int) -> list[User]:
@@ -148,6 +153,7 @@ def update_field(db: Database, user_id: str, name: str, value: str, now: dt.date
             {"user": record("user", user_id), "value": value, "now": now},
         )
     )
+    db.memo.invalidate(user_id)
     if before is None:
         raise NotFound("no such user", code="user_not_found")
     changes: dict[str, Any] = {name: value, "updated_at": now}
@@ -169,6 +175,8 @@ def change_email(db: Database, user: User, new_email: str, now: dt.datetime) -> 
         db.transaction(f"{swap_guard} UPDATE ONLY $user SET email = $email, updated_at = $now;", params)  # noqa: S608
     except RecordExists:
         raise _email_taken() from None
+    finally:
+        db.memo.invalidate(user.user_id)
     return replace(user, email=new_email, updated_at=now)
 
 
@@ -178,10 +186,12 @@ def set_password(db: Database, user_id: str, password_hash: str, now: dt.datetim
         "UPDATE ONLY $user SET password_hash = $hash, tokens_valid_after = $now, updated_at = $now",
         {"user": record("user", user_id), "hash": password_hash, "now": now},
     )
+    db.memo.invalidate(user_id)
 
 
 def touch_login(db: Database, user_id: str, now: dt.datetime) -> None:
     db.query("UPDATE ONLY $user SET last_login_at = $now", {"user": record("user", user_id), "now": now})
+    db.memo.invalidate(user_id)
 
 
 def delete_user(db: Database, user: User) -> None:
@@ -194,6 +204,7 @@ def delete_user(db: Database, user: User) -> None:
             **outbox_params("user.deleted", {"user_id": user.user_id}),
         },
     )
+    db.memo.invalidate(user.user_id)
 
 
 def revoke_token(db: Database, jti: str, user_id: str, expires_at: dt.datetime) -> None:
@@ -202,6 +213,7 @@ def revoke_token(db: Database, jti: str, user_id: str, expires_at: dt.datetime) 
         "UPSERT $revoked SET user = $user, expires_at = $expires",
         {"revoked": record("revoked_token", jti), "user": record("user", user_id), "expires": expires_at},
     )
+    db.memo.invalidate(user_id)
 
 
 def set_role_by_email(db: Database, email: str, role: str, now: dt.datetime) -> User | None:
@@ -213,4 +225,5 @@ def set_role_by_email(db: Database, email: str, role: str, now: dt.datetime) -> 
         "UPDATE ONLY $user SET role = $role, updated_at = $now",
         {"user": record("user", user.user_id), "role": role, "now": now},
     )
+    db.memo.invalidate(user.user_id)
     return replace(user, role=role, updated_at=now)

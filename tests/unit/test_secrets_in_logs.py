@@ -10,7 +10,9 @@ from lib.logging import JsonFormatter
 from tests.support.client import Client
 
 
-def test_no_password_or_token_is_ever_logged(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_password_or_token_is_ever_logged(
+    client: Client, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     caplog.set_level(logging.DEBUG)
     password, new_password = "first secret passphrase", "second secret passphrase"
     user = client.register("leak@example.com", password).json["created_user"]
@@ -26,7 +28,7 @@ def test_no_password_or_token_is_ever_logged(client: Client, caplog: pytest.LogC
 
     assert answer.status == 200
     formatter = JsonFormatter()
-    lines = [formatter.format(record) for record in caplog.records]
+    lines = [formatter.format(record) for record in caplog.records] + capsys.readouterr().out.splitlines()
     assert any('"route":"users.login"' in line for line in lines)
     for secret in (password, new_password, "wrong secret passphrase", token, token.split(".")[2]):
         assert not any(secret in line for line in lines), secret

@@ -1,0 +1,134 @@
+"""Authenticated `GET /auth` on the local runner vs a bare hello-world on the same stack, in one run;
+and logins/s vs raw Argon2id verifies/s on the same cores.
+
+    .venv/bin/python bench/auth_throughput.py [--seconds 10] [--connections 32]
+
+Needs `wrk` (Debian package). Prints each figure and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.runner import Runner, free_port  # noqa: E402
+
+PASSWORD = "benchmark passphrase 1"
+
+
+def wrk(url: str, seconds: int, connections: int, headers: list[str] = (), script: str | None = None) -> float:
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for header in headers:
+        cmd += ["-H", header]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{errors.group(1)} failed responses from {url}:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def hello_world(seconds: int, connections: int) -> float:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "hello_asgi.py"), str(port)], cwd=ROOT)
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        return wrk(f"http://127.0.0.1:{port}/", seconds, connections)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def raw_verifies(seconds: int, threads: int) -> float:
+    from lib.auth.passwords import hash_password, verify_password
+
+    stored = hash_password(PASSWORD)
+    deadline = time.monotonic() + seconds
+
+    def work(_: int) -> int:
+        n = 0
+        while time.monotonic() < deadline:
+            verify_password(PASSWORD, stored)
+            n += 1
+        return n
+
+    with ThreadPoolExecutor(threads) as pool:
+        return sum(pool.map(work, range(threads))) / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--login-connections", type=int, default=8)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install -y wrk")
+
+    data_dir = Path(tempfile.mkdtemp(prefix="kiroshi-bench-"))
+    env = {
+        "KIROSHI_LOG_LEVEL": os.environ.get("KIROSHI_LOG_LEVEL", "INFO"),
+        "KIROSHI_LOGIN_MAX_FAILURES_PER_ACCOUNT": "1000000",
+        "KIROSHI_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",
+    }
+    runner = Runner(data_dir, env)
+    runner.process = subprocess.Popen(
+        [sys.executable, "-m", "local_runner"],
+        cwd=ROOT,
+        env=runner.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        runner.wait_ready()
+        body = {"email": "bench@example.com", "nickname": "b", "name": "B", "surname": "B", "password": PASSWORD}
+        httpx.post(f"{runner.url}/users/register", json=body).raise_for_status()
+        login = httpx.post(f"{runner.url}/users/login", json={"email": body["email"], "password": PASSWORD})
+        token = login.json()["token"]
+
+        hello = hello_world(args.seconds, args.connections)
+        healthy = wrk(f"{runner.url}/healthy", args.seconds, args.connections)
+        auth = wrk(f"{runner.url}/auth", args.seconds, args.connections, [f"Authorization: Bearer {token}"])
+
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+            script.write(
+                'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                f'wrk.body = \'{{"email": "bench@example.com", "password": "{PASSWORD}"}}\'\n'
+            )
+        logins = wrk(f"{runner.url}/users/login", args.seconds, args.login_connections, script=script.name)
+        verifies = raw_verifies(args.seconds, os.cpu_count() or 2)
+    finally:
+        runner.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    print(f"hello-world (uvicorn+uvloop+httptools, bare ASGI)  {hello:10.0f} req/s")
+    print(f"GET /healthy through the dispatch                  {healthy:10.0f} req/s  {healthy / hello:6.1%} of hello")
+    print(
+        f"GET /auth authenticated (JWT + DB read)            {auth:10.0f} req/s  {auth / hello:6.1%} of hello"
+        f"  {auth / healthy:6.1%} of /healthy"
+    )
+    print(f"raw Argon2id verifies ({os.cpu_count()} threads)               {verifies:10.1f} /s")
+    print(f"POST /users/login                                  {logins:10.1f} /s    {logins / verifies:6.1%} of raw")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""A read-through cache for a database that this process alone writes (the embedded one).
+
+Entries are grouped by owner (a user id). Writers invalidate their owner *after* the write; a
+reader stores what it loaded only if no invalidation of that owner happened since it started,
+so a read racing a write can never leave a stale entry behind.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["Memo"]
+
+T = TypeVar("T")
+
+
+class Memo:
+    def __init__(self, *, enabled: bool, max_entries: int = 100_000) -> None:
+        self.enabled = enabled
+        self._lock = threading.Lock()
+        self._entries: dict[str, dict[Any, Any]] = {}
+        self._generations: dict[str, int] = {}
+        self._size = 0
+        self._max = max_entries
+
+    def load(self, owner: str, key: Any, loader: Callable[[], T]) -> T:
+        """The cached value, or `loader()` (stored unless `owner` was invalidated meanwhile)."""
+        if not self.enabled:
+            return loader()
+        with self._lock:
+            entries = self._entries.get(owner)
+            if entries is not None and key in entries:
+                return entries[key]  # type: ignore[no-any-return]
+            generation = self._generations.get(owner, 0)
+        value = loader()
+        with self._lock:
+            if self._generations.get(owner, 0) == generation:
+                if self._size >= self._max:
+                    self._entries.clear()
+                    self._size = 0
+                self._entries.setdefault(owner, {})[key] = value
+                self._size += 1
+        return value
+
+    def invalidate(self, owner: str) -> None:
+        """Forget everything of `owner`; call it after the write has committed."""
+        if not self.enabled:
+            return
+        with self._lock:
+            self._generations[owner] = self._generations.get(owner, 0) + 1
+            self._size -= len(self._entries.pop(owner, {}))
