@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.runner import Runner
+from tests.support.runner import ROOT, Runner
 
 pytestmark = pytest.mark.e2e
 
@@ -89,3 +91,69 @@ def test_the_runner_serves_every_kind_of_answer_over_http(tmp_path: Path) -> Non
             assert http.head("/healthy").status_code == 200
     finally:
         runner.stop()
+
+
+def test_password_hashing_never_stalls_other_requests(tmp_path: Path) -> None:
+    runner = Runner(tmp_path).start()
+    try:
+        _register(runner.url, 1)
+        finished: list[str] = []
+
+        def login(_: int) -> None:
+            httpx.post(f"{runner.url}/users/login", json={"email": "d1@example.com", "password": PASSWORD}, timeout=30)
+            finished.append("login")
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            logins = [pool.submit(login, i) for i in range(8)]
+            assert httpx.get(f"{runner.url}/healthy").status_code == 200
+            finished.append("healthy")
+            for future in logins:
+                future.result()
+        # Eight Argon2id logins take at least four hash times on two cores; the health check was
+        # answered before they all were, so hashing did not hold up the event loop.
+        assert finished.index("healthy") < 8
+    finally:
+        runner.stop()
+
+
+def test_the_cli_promotes_and_demotes_by_email(tmp_path: Path) -> None:
+    runner = Runner(tmp_path).start()
+    _, email = _register(runner.url, 1)
+    runner.stop()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "local_runner", *args],
+            cwd=ROOT,
+            env=runner.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert cli("promote", email.upper()).returncode == 0
+    assert cli("promote", "nobody@example.com").returncode == 1
+    restarted = Runner(tmp_path, port=runner.port).start()
+    try:
+        token = httpx.post(f"{restarted.url}/users/login", json={"email": email, "password": PASSWORD}).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{restarted.url}/auth", headers=headers).json()["metadata"]["role"] == "admin"
+        assert httpx.get(f"{restarted.url}/users", headers=headers).status_code == 200
+        locked = cli("demote", email)
+        assert locked.returncode == 2 and "in use" in locked.stderr
+    finally:
+        restarted.stop()
+    assert cli("demote", email).returncode == 0
+
+
+def test_the_bootstrap_admin_is_promoted_at_start_if_it_exists(tmp_path: Path) -> None:
+    runner = Runner(tmp_path).start()
+    _, email = _register(runner.url, 1)
+    runner.stop()
+    restarted = Runner(tmp_path, {"KIROSHI_BOOTSTRAP_ADMIN_EMAIL": email}, port=runner.port).start()
+    try:
+        token = httpx.post(f"{restarted.url}/users/login", json={"email": email, "password": PASSWORD}).json()["token"]
+        me = httpx.get(f"{restarted.url}/auth", headers={"Authorization": f"Bearer {token}"}).json()
+        assert me["metadata"]["role"] == "admin"
+    finally:
+        restarted.stop()
