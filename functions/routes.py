@@ -6,6 +6,7 @@ from __future__ import annotations
 from lib.auth.policies import Auth
 from lib.http.pagination import PageQuery
 from lib.http.routing import Route, Router
+from lib.schemas import subscriptions as s
 from lib.schemas import users as u
 from lib.schemas.base import Message
 
@@ -79,6 +80,69 @@ ROUTES: tuple[Route, ...] = (
         errors=(404,),
     ),
     Route("users.delete", "DELETE", "/users/{user_id}", A.SELF_OR_ADMIN, out=Message, errors=(404,)),
+    # plans
+    Route("plans.list", "GET", "/subscriptions/plans", A.USER, out=s.PlansPageOut, query=PageQuery),
+    Route("plans.get", "GET", "/subscriptions/plans/{plan_id}", A.USER, out=s.PlanOut, errors=(404,)),
+    Route("plans.create", "POST", "/subscriptions/plans", A.ADMIN, s.PlanIn, s.PlanReplyOut, status=201),
+    Route(
+        "plans.update", "PATCH", "/subscriptions/plans/{plan_id}", A.ADMIN, s.PlanPatchIn, s.PlanReplyOut, errors=(404,)
+    ),
+    Route("plans.delete", "DELETE", "/subscriptions/plans/{plan_id}", A.ADMIN, out=s.PlanReplyOut, errors=(404,)),
+    # subscribers (ownership depends on data: checked in the handlers)
+    Route("subscribers.list", "GET", "/subscriptions/subscribers", A.USER, out=s.SubscribersPageOut, query=PageQuery),
+    Route(
+        "subscribers.get",
+        "GET",
+        "/subscriptions/subscribers/{subscriber_id}",
+        A.USER,
+        out=s.SubscriberOut,
+        errors=(403, 404),
+    ),
+    Route(
+        "subscribers.create",
+        "POST",
+        "/subscriptions/subscribers",
+        A.USER,
+        s.SubscriberIn,
+        s.SubscriberReplyOut,
+        status=201,
+        errors=(403, 404, 409),
+    ),
+    Route(
+        "subscribers.update",
+        "PATCH",
+        "/subscriptions/subscribers/{subscriber_id}",
+        A.USER,
+        s.SubscriberPatchIn,
+        s.SubscriberReplyOut,
+        errors=(403, 404),
+    ),
+    Route(
+        "subscribers.delete",
+        "DELETE",
+        "/subscriptions/subscribers/{subscriber_id}",
+        A.USER,
+        out=s.SubscriberReplyOut,
+        errors=(403, 404, 409),
+    ),
+    # purchases, refunds and contracts
+    Route(
+        "subscriptions.buy", "POST", "/subscriptions/buy", A.USER, s.BuyIn, s.BuyOut, status=201, errors=(402, 404, 409)
+    ),
+    Route(
+        "subscriptions.refund", "POST", "/subscriptions/refund", A.USER, s.RefundIn, s.RefundOut, errors=(403, 404, 409)
+    ),
+    Route(
+        "subscriptions.contracts", "GET", "/subscriptions/contracts", A.USER, out=s.ContractsPageOut, query=PageQuery
+    ),
+    Route(
+        "subscriptions.contract",
+        "GET",
+        "/subscriptions/contracts/{contract_id}",
+        A.USER,
+        out=s.ContractOut,
+        errors=(403, 404),
+    ),
     # health and documentation
     Route("health.healthy", "GET", "/healthy", A.PUBLIC),
     Route("health.ready", "GET", "/ready", A.PUBLIC, errors=(503,)),

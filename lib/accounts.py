@@ -23,8 +23,16 @@ __all__ = [
 ]
 
 
-def profile(user: User, subscription: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The `GET /auth` shape: public fields plus metadata."""
+def profile(services: Services, user: User) -> dict[str, Any]:
+    """The `GET /auth` shape: public fields plus metadata, with the contract running now."""
+    from lib.subscriptions import current_contract  # noqa: PLC0415 - billing loads only where used
+
+    contract = current_contract(services, user.user_id)
+    subscription = (
+        {"plan_id": contract.plan_id, "contract_id": contract.contract_id, "ends_at": contract.ends_at}
+        if contract is not None
+        else None
+    )
     return {
         "user_id": user.user_id,
         "nickname": user.nickname,

@@ -29,11 +29,27 @@ Decisions where the API contract is silent:
   does not count as a failure. Register is limited per client address.
 - A wrong `current_password` answers 403 `wrong_password`; a missing one 422.
 - Changing the password revokes every token issued before it, the presenting one included.
+- Prices are JSON numbers with at most the currency's decimals (2 for USD, 0 for JPY); they are
+  stored as integer minor units. `duration` is in days. Plans may carry entitlements: `models`
+  (null: every configured model) and `token_quota` (tokens per period, null: unlimited).
+- A plan's `currency` can change only together with its `price`.
+- A subscriber is the user's billing record (`auto_renew`, `billing_email`, `paid_until`); its id is
+  stable per user. It is created at the first purchase when missing, and cannot be deleted while it
+  has an active or scheduled contract (409 `subscriber_has_live_contracts`).
+- Buying: the transaction id is taken as proof of payment (a payment-verifier interface is where
+  a real provider plugs in; a rejection is 402). Replaying it for the same plan answers 200 with
+  the same contract; for another plan or user 409 `transaction_id_reused`. Unknown plan 404,
+  archived plan 409 `plan_archived`.
+- Contract `status` is `scheduled`, `active`, `expired` or `refunded`. Refunding an expired
+  contract is 409 `contract_expired`; a refunded one 409 `already_refunded`. A refunded contract
+  ends at the refund (or at its start, if it had not started) and carries `refund_amount`.
+- Deleting a user deletes their subscriber record and contracts with the account.
 """
 
 STATUS_TITLES = {
     400: "Malformed JSON",
     401: "Unauthorized",
+    402: "Payment rejected",
     403: "Forbidden",
     404: "Not Found",
     409: "Conflict",

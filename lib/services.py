@@ -16,6 +16,7 @@ from lib.db import users
 from lib.db.connection import Database, open_database
 from lib.db.migrations import apply_migrations
 from lib.events import EventBus, MemoryBus
+from lib.payments import PaymentVerifier, TrustingVerifier
 
 __all__ = ["Services", "create_services", "get_services", "reset_services"]
 
@@ -30,6 +31,7 @@ class Services:
     bus: EventBus
     clock: Clock
     tokens: TokenCodec
+    payments: PaymentVerifier = field(default_factory=TrustingVerifier)
     login_per_account: Throttle = field(init=False)
     login_per_address: Throttle = field(init=False)
     register_per_address: Throttle = field(init=False)

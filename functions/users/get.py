@@ -9,4 +9,4 @@ from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> dict[str, Any]:
-    return profile(target_user(call))
+    return profile(call.services, target_user(call))

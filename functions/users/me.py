@@ -9,4 +9,4 @@ from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> dict[str, Any]:
-    return profile(call.caller.user)
+    return profile(call.services, call.caller.user)

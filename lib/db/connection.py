@@ -10,6 +10,8 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import random
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -19,11 +21,20 @@ from lib.config import Settings, prepare_engine_environment
 from lib.db.memo import Memo
 from lib.errors import ServiceUnavailable
 
-__all__ = ["Database", "DatabaseLocked", "QueryFailed", "RecordExists", "open_database"]
+__all__ = [
+    "Database",
+    "DatabaseLocked",
+    "QueryFailed",
+    "RecordExists",
+    "StaleWrite",
+    "Thrown",
+    "TransactionConflict",
+    "open_database",
+]
 
 log = logging.getLogger("kiroshi.db")
 
-MAX_TRANSACTION_ATTEMPTS = 8
+MAX_TRANSACTION_ATTEMPTS = 12
 _NOT_EXECUTED = "not executed due to a failed transaction"
 
 
@@ -43,7 +54,25 @@ class TransactionConflict(QueryFailed):
     """Two transactions touched the same keys; the loser may retry."""
 
 
+class Thrown(QueryFailed):
+    """A transaction stopped itself with `THROW 'kiroshi:<code>'`; `code` says why."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class StaleWrite(Thrown):
+    """A version-guarded write found the record changed since it was read (`THROW 'kiroshi:stale'`)."""
+
+
+_THROWN = re.compile(r"kiroshi:([a-z_]+)")
+
+
 def _classify(message: str) -> QueryFailed:
+    thrown = _THROWN.search(message)
+    if thrown is not None:
+        return (StaleWrite if thrown.group(1) == "stale" else Thrown)(message, thrown.group(1))
     if "already exists" in message or "already contains" in message:
         return RecordExists(message)
     if "conflict" in message.lower() or "can be retried" in message:
@@ -85,6 +114,8 @@ class Database:
         except (OSError, ConnectionError) as exc:
             log.error("database unreachable: %s", exc)
             raise ServiceUnavailable("the database is unavailable", code="database_unavailable") from exc
+        except RuntimeError as exc:  # the embedded engine raises parse and engine errors this way
+            raise QueryFailed(str(exc)) from exc
         if response.get("error"):
             raise QueryFailed(str(response["error"]))
         statements = response.get("result") or []
@@ -109,7 +140,7 @@ class Database:
             except TransactionConflict:
                 if attempt == MAX_TRANSACTION_ATTEMPTS - 1:
                     raise
-                time.sleep(0.002 * (2**attempt))
+                time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))  # noqa: S311 - jitter
         raise AssertionError("unreachable")
 
     def ping(self) -> None:

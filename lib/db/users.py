@@ -197,9 +197,11 @@ def touch_login(db: Database, user_id: str, now: dt.datetime) -> None:
 def delete_user(db: Database, user: User) -> None:
     """Delete the account, its e-mail guard and everything it owns, in one transaction."""
     db.transaction(
-        f"DELETE $guard; DELETE revoked_token WHERE user = $user; DELETE $user; {OUTBOX_STATEMENT}",
+        "DELETE $guard; DELETE revoked_token WHERE user = $user; DELETE contract WHERE user = $user;"
+        f"DELETE $subscriber; DELETE $user; {OUTBOX_STATEMENT}",
         {
             "user": record("user", user.user_id),
+            "subscriber": record("subscriber", user.user_id),
             "guard": record("email_guard", email_key(user.email)),
             **outbox_params("user.deleted", {"user_id": user.user_id}),
         },

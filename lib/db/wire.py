@@ -26,8 +26,28 @@ TAG_DECIMAL = 10
 TAG_DATETIME_COMPACT = 12
 
 
+class _NoneValue:
+    """SurrealDB's NONE (an absent value). Python's None is sent as NONE, never as NULL, so that
+    `option<...>` fields accept it, as the SDK does."""
+
+
+_NONE = _NoneValue()
+
+
+def _nones(value: Any) -> Any:
+    if value is None:
+        return _NONE
+    if isinstance(value, dict):
+        return {k: _nones(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_nones(v) for v in value]
+    return value
+
+
 def _encode(encoder: Any, value: Any) -> None:
-    if isinstance(value, RecordID):
+    if value is _NONE:
+        encoder.encode(cbor2.CBORTag(TAG_NONE, None))
+    elif isinstance(value, RecordID):
         encoder.encode(cbor2.CBORTag(TAG_RECORD_ID, [value.table_name, value.id]))
     elif isinstance(value, Table):
         encoder.encode(cbor2.CBORTag(TAG_TABLE, value.table_name))
@@ -68,7 +88,7 @@ class EmbeddedWire:
         self._ids = itertools.count(1)
 
     def query_raw(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        request = {"id": next(self._ids), "method": "query", "params": [sql, dict(params)]}
+        request = {"id": next(self._ids), "method": "query", "params": [sql, _nones(dict(params))]}
         payload = cbor2.dumps(request, default=_encode, timezone=dt.UTC)
         answer = cbor2.loads(self._engine.execute(payload), semantic_decoders=_SEMANTIC)
         return answer if isinstance(answer, dict) else {}

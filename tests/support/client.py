@@ -90,6 +90,22 @@ class Client:
     def login(self, email: str, password: str = PASSWORD) -> Answer:
         return self.post("/users/login", {"email": email, "password": password})
 
+    def create_plan(self, token: str, **fields: Any) -> dict[str, Any]:
+        body = {"price": 9.99, "duration": 30, "title": "Pro", "description": "More of everything"} | fields
+        answer = self.post("/subscriptions/plans", body, token=token)
+        assert answer.status == 201, answer
+        return answer.json["plan"]  # type: ignore[no-any-return]
+
+    def buy(self, token: str, plan_id: str, transaction_id: str) -> Answer:
+        return self.post("/subscriptions/buy", {"plan_id": plan_id, "transaction_id": transaction_id}, token=token)
+
+    def relogin(self, account: Account) -> str:
+        """A fresh token (after a test moved the clock past the old one's expiry)."""
+        answer = self.login(account.email, account.password)
+        assert answer.status == 200, answer
+        account.token = answer.json["token"]
+        return account.token
+
     def account(self, email: str | None = None, password: str = PASSWORD) -> Account:
         """Register and log in a fresh user."""
         created = self.register(email, password)

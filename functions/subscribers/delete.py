@@ -1,0 +1,17 @@
+"""DELETE /subscriptions/subscribers/{subscriber_id} — the subscriber's user or admin. Refused (409)
+while the subscriber has an active or scheduled contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.db import subscribers
+from lib.http.dispatch import Call
+from lib.ownership import owned_subscriber
+from lib.views import subscriber_view
+
+
+def handler(call: Call) -> dict[str, Any]:
+    subscriber = owned_subscriber(call)
+    subscribers.delete_subscriber(call.services.db, subscriber, call.services.now())
+    return {"message": "Subscriber deleted", "subscriber": subscriber_view(subscriber)}

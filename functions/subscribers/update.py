@@ -1,0 +1,20 @@
+"""PATCH /subscriptions/subscribers/{subscriber_id} — the subscriber's user or admin.
+`{"auto_renew", "billing_email"}`, any subset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.db import subscribers
+from lib.errors import NotFound
+from lib.http.dispatch import Call
+from lib.ownership import owned_subscriber
+from lib.views import subscriber_view
+
+
+def handler(call: Call) -> dict[str, Any]:
+    subscriber = owned_subscriber(call)
+    updated = subscribers.update_subscriber(call.services.db, subscriber.subscriber_id, call.body, call.services.now())
+    if updated is None:
+        raise NotFound("no such subscriber", code="subscriber_not_found")
+    return {"message": "Subscriber updated", "subscriber": subscriber_view(updated)}

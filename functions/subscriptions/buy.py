@@ -1,0 +1,19 @@
+"""POST /subscriptions/buy — any authenticated caller, for themselves. `{"plan_id","transaction_id"}`.
+
+The transaction id is the idempotency key: a replay with the same plan answers the same contract
+(200); with another plan or user it is 409. Periods stack: a contract starts when the paid one ends."""
+
+from __future__ import annotations
+
+from lib import subscriptions
+from lib.http.dispatch import Call
+from lib.http.messages import Reply
+from lib.views import contract_view
+
+
+def handler(call: Call) -> Reply:
+    contract, created = subscriptions.buy(
+        call.services, call.caller.user_id, call.body["plan_id"], call.body["transaction_id"]
+    )
+    body = {"message": "Subscription bought", "contract": contract_view(contract, call.services.now())}
+    return Reply(body, status=201 if created else 200)

@@ -1,0 +1,20 @@
+"""GET /subscriptions/contracts — any authenticated caller: their own contracts; admin: everyone's.
+Newest first, paginated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.db import contracts
+from lib.http.dispatch import Call
+from lib.http.pagination import decode_time_cursor, paginate
+from lib.views import contract_view
+
+
+def handler(call: Call) -> dict[str, Any]:
+    limit, after = call.query["limit"], decode_time_cursor(call.query["cursor"])
+    only = None if call.caller.is_admin else call.caller.user_id
+    rows = contracts.list_contracts(call.services.db, user_id=only, after=after, limit=limit + 1)
+    page, next_cursor = paginate(rows, limit, lambda c: (c.created_at.isoformat(), c.contract_id))
+    now = call.services.now()
+    return {"contracts": [contract_view(c, now) for c in page], "next_cursor": next_cursor}

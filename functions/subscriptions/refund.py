@@ -1,0 +1,15 @@
+"""POST /subscriptions/refund — the contract's user or admin. `{"contract": "<contract_id>"}` (or the
+whole contract object). Refunds the unused part, rounded down; at most once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib import subscriptions
+from lib.http.dispatch import Call
+from lib.views import contract_view
+
+
+def handler(call: Call) -> dict[str, Any]:
+    contract = subscriptions.refund(call.services, call.caller, call.body["contract"])
+    return {"message": "Subscription refunded", "ex_contract": contract_view(contract, call.services.now())}

@@ -1,0 +1,225 @@
+"""The `contract` table, and the two ledger writes: a purchase and a refund.
+
+Both are one transaction guarded by the user's ledger head (`subscriber.version`): a write that
+finds the head changed since it was read throws `kiroshi:stale`, and the caller starts over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from lib.billing import Period, RefundPlan
+from lib.db.connection import Database
+from lib.db.records import record, record_key
+from lib.db.subscribers import Subscriber, new_subscriber_content
+from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
+
+__all__ = [
+    "Contract",
+    "contract_key",
+    "get_contract",
+    "insert_contract",
+    "list_contracts",
+    "live_contracts",
+    "refund_contract",
+]
+
+_HEAD_GUARD = """
+LET $head = (UPDATE $subscriber SET version = version + 1, paid_until = $paid_until, updated_at = $now
+             WHERE version = $version);
+IF array::len($head) = 0 { THROW 'kiroshi:stale' };
+"""
+
+
+@dataclass(frozen=True)
+class Contract:
+    contract_id: str
+    user_id: str
+    plan_id: str
+    plan_title: str
+    transaction_id: str
+    price_minor: int
+    currency: str
+    duration_days: int
+    models: tuple[str, ...] | None
+    token_quota: int | None
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    refunded_at: dt.datetime | None
+    refund_minor: int | None
+    created_at: dt.datetime
+
+    @property
+    def period(self) -> Period:
+        return Period(self.starts_at, self.ends_at)
+
+    def status(self, now: dt.datetime) -> str:
+        if self.refunded_at is not None:
+            return "refunded"
+        if now < self.starts_at:
+            return "scheduled"
+        return "active" if now < self.ends_at else "expired"
+
+
+def contract_key(transaction_id: str) -> str:
+    """The contract's record key: derived from the transaction id, so there is one per transaction."""
+    return hashlib.sha256(transaction_id.encode()).hexdigest()[:32]
+
+
+def _contract(row: dict[str, Any] | None) -> Contract | None:
+    if not row:
+        return None
+    models = row.get("models")
+    return Contract(
+        contract_id=record_key(row["id"]),
+        user_id=record_key(row["user"]),
+        plan_id=row["plan_id"],
+        plan_title=row["plan_title"],
+        transaction_id=row["transaction_id"],
+        price_minor=row["price_minor"],
+        currency=row["currency"],
+        duration_days=row["duration_days"],
+        models=tuple(models) if models is not None else None,
+        token_quota=row.get("token_quota"),
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        refunded_at=row.get("refunded_at"),
+        refund_minor=row.get("refund_minor"),
+        created_at=row["created_at"],
+    )
+
+
+def get_contract(db: Database, contract_id: str) -> Contract | None:
+    return _contract(db.one("SELECT * FROM ONLY $c", {"c": record("contract", contract_id)}))
+
+
+def list_contracts(
+    db: Database, *, user_id: str | None, after: tuple[dt.datetime, str] | None, limit: int
+) -> list[Contract]:
+    """Contracts newest first (only `user_id`'s when given), strictly after the cursor."""
+    where: list[str] = []
+    params: dict[str, Any] = {"n": limit}
+    if user_id is not None:
+        where.append("user = $user")
+        params["user"] = record("user", user_id)
+    if after is not None:
+        where.append("(created_at < $t OR (created_at = $t AND id < $id))")
+        params |= {"t": after[0], "id": record("contract", after[1])}
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = db.one(f"SELECT * FROM contract {clause} ORDER BY created_at DESC, id DESC LIMIT $n", params)  # noqa: S608
+    return [c for c in map(_contract, rows or []) if c is not None]
+
+
+def live_contracts(db: Database, user_id: str, now: dt.datetime) -> list[Contract]:
+    """The user's unrefunded contracts that have not ended, in period order (memoised per user)."""
+
+    def load() -> list[Contract]:
+        rows = db.one(
+            "SELECT * FROM contract WHERE user = $user AND refunded_at IS NONE AND ends_at > $now ORDER BY starts_at",
+            {"user": record("user", user_id), "now": now},
+        )
+        return [c for c in map(_contract, rows or []) if c is not None]
+
+    return [c for c in db.memo.load(user_id, "live_contracts", load) if c.ends_at > now]
+
+
+def insert_contract(
+    db: Database, *, head: Subscriber | None, user_id: str, content: dict[str, Any], period: Period, now: dt.datetime
+) -> Contract:
+    """Create the contract and move the ledger head in one transaction.
+
+    Raises RecordExists (the transaction id, or a subscriber created meanwhile), StaleWrite (the
+    head moved), Thrown("plan_unavailable") (the plan was archived or deleted meanwhile).
+    """
+    key = contract_key(content["transaction_id"])
+    if head is None:
+        head_sql = "CREATE $subscriber CONTENT $new_head;"
+        new_head = new_subscriber_content(user_id, now) | {"version": 1, "paid_until": period.ends_at}
+    else:
+        head_sql, new_head = _HEAD_GUARD, {}
+    sql = f"""
+        {head_sql}
+        LET $plan_status = (SELECT VALUE status FROM ONLY $plan);
+        IF $plan_status != 'active' {{ THROW 'kiroshi:plan_unavailable' }};
+        CREATE ONLY $contract CONTENT $content;
+        {OUTBOX_STATEMENT}
+    """  # noqa: S608 - constant fragments; values are parameters
+    params = {
+        "subscriber": record("subscriber", user_id),
+        "new_head": new_head,
+        "version": head.version if head else 0,
+        "paid_until": period.ends_at,
+        "now": now,
+        "plan": record("plan", content["plan_id"]),
+        "contract": record("contract", key),
+        "content": content
+        | {
+            "user": record("user", user_id),
+            "starts_at": period.starts_at,
+            "ends_at": period.ends_at,
+            "created_at": now,
+        },
+        **outbox_params("contract.bought", {"contract_id": key, "user_id": user_id, "plan_id": content["plan_id"]}),
+    }
+    try:
+        rows = db.transaction(sql, params)
+    finally:
+        db.memo.invalidate(user_id)
+    created = _contract(rows[-2])
+    if created is None:
+        raise RuntimeError("CREATE returned no contract")
+    return created
+
+
+def refund_contract(
+    db: Database,
+    *,
+    head: Subscriber,
+    contract: Contract,
+    refund: RefundPlan,
+    later: list[Contract],
+    now: dt.datetime,
+) -> None:
+    """Mark the contract refunded (ending it), move later contracts up by `refund.shift` and the
+    head's paid_until with them, in one transaction.
+
+    Raises StaleWrite (the head moved) or Thrown("already_refunded").
+    """
+    moves = [
+        {
+            "id": record("contract", c.contract_id),
+            "starts_at": c.starts_at - refund.shift,
+            "ends_at": c.ends_at - refund.shift,
+        }
+        for c in later
+    ]
+    paid_until = head.paid_until - refund.shift if head.paid_until is not None else refund.ends_at
+    sql = f"""
+        {_HEAD_GUARD}
+        LET $done = (UPDATE $contract SET refunded_at = $now, refund_minor = $amount, ends_at = $ends_at
+                     WHERE refunded_at IS NONE);
+        IF array::len($done) = 0 {{ THROW 'kiroshi:already_refunded' }};
+        FOR $move IN $moves {{ UPDATE $move.id SET starts_at = $move.starts_at, ends_at = $move.ends_at; }};
+        {OUTBOX_STATEMENT}
+    """  # noqa: S608 - constant fragments; values are parameters
+    params = {
+        "subscriber": record("subscriber", head.subscriber_id),
+        "version": head.version,
+        "paid_until": paid_until,
+        "now": now,
+        "contract": record("contract", contract.contract_id),
+        "amount": refund.amount_minor,
+        "ends_at": refund.ends_at,
+        "moves": moves,
+        **outbox_params(
+            "contract.refunded",
+            {"contract_id": contract.contract_id, "user_id": contract.user_id, "refund_minor": refund.amount_minor},
+        ),
+    }
+    try:
+        db.transaction(sql, params)
+    finally:
+        db.memo.invalidate(contract.user_id)

@@ -1,0 +1,120 @@
+"""The `plan` table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+from lib.db.connection import Database
+from lib.db.records import new_id, record, record_key
+from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
+
+__all__ = ["Plan", "create_plan", "get_plan", "list_plans", "remove_plan", "update_plan"]
+
+EDITABLE = ("title", "description", "price_minor", "currency", "duration_days", "models", "token_quota")
+
+
+@dataclass(frozen=True)
+class Plan:
+    plan_id: str
+    title: str
+    description: str
+    price_minor: int
+    currency: str
+    duration_days: int
+    models: tuple[str, ...] | None  # None: every configured model
+    token_quota: int | None  # tokens per period; None: unlimited
+    status: str  # active | archived
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+def _plan(row: dict[str, Any] | None) -> Plan | None:
+    if not row:
+        return None
+    models = row.get("models")
+    return Plan(
+        plan_id=record_key(row["id"]),
+        title=row["title"],
+        description=row["description"],
+        price_minor=row["price_minor"],
+        currency=row["currency"],
+        duration_days=row["duration_days"],
+        models=tuple(models) if models is not None else None,
+        token_quota=row.get("token_quota"),
+        status=row["status"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _content(fields: dict[str, Any]) -> dict[str, Any]:
+    content = {k: fields[k] for k in EDITABLE if k in fields}
+    if "models" in content and content["models"] is not None:
+        content["models"] = list(content["models"])
+    return content
+
+
+def create_plan(db: Database, fields: dict[str, Any], now: dt.datetime) -> Plan:
+    plan_id = new_id()
+    content = {**_content(fields), "status": "active", "created_at": now, "updated_at": now}
+    rows = db.transaction(
+        f"CREATE ONLY $plan CONTENT $content; {OUTBOX_STATEMENT}",
+        {"plan": record("plan", plan_id), "content": content, **outbox_params("plan.created", {"plan_id": plan_id})},
+    )
+    created = _plan(rows[0])
+    if created is None:
+        raise RuntimeError("CREATE returned no plan")
+    return created
+
+
+def get_plan(db: Database, plan_id: str) -> Plan | None:
+    return _plan(db.one("SELECT * FROM ONLY $plan", {"plan": record("plan", plan_id)}))
+
+
+def list_plans(db: Database, *, after: tuple[dt.datetime, str] | None, limit: int, archived: bool) -> list[Plan]:
+    """Plans in creation order after the cursor; archived ones only when asked."""
+    where = ["status = 'active'"] if not archived else []
+    params: dict[str, Any] = {"n": limit}
+    if after is not None:
+        where.append("(created_at > $t OR (created_at = $t AND id > $id))")
+        params |= {"t": after[0], "id": record("plan", after[1])}
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = db.one(f"SELECT * FROM plan {clause} ORDER BY created_at, id LIMIT $n", params)  # noqa: S608 - constants
+    return [p for p in map(_plan, rows or []) if p is not None]
+
+
+def update_plan(db: Database, plan_id: str, fields: dict[str, Any], now: dt.datetime) -> Plan | None:
+    """Apply a subset of the editable fields; None when there is no such plan."""
+    changes = {**_content(fields), "updated_at": now}
+    rows = db.transaction(
+        f"UPDATE $plan MERGE $changes RETURN AFTER; {OUTBOX_STATEMENT}",
+        {"plan": record("plan", plan_id), "changes": changes, **outbox_params("plan.updated", {"plan_id": plan_id})},
+    )
+    return _plan(rows[0][0]) if rows[0] else None
+
+
+def remove_plan(db: Database, plan_id: str, now: dt.datetime) -> tuple[str, Plan] | None:
+    """Archive the plan if it has live contracts, delete it otherwise. Returns ("archived" or
+    "deleted", the plan as it was left), or None when there is no such plan."""
+    plan = get_plan(db, plan_id)
+    if plan is None:
+        return None
+    rows = db.transaction(
+        """
+        LET $live = count(SELECT id FROM contract WHERE plan_id = $plan_id AND refunded_at IS NONE AND ends_at > $now);
+        IF $live > 0 {
+            UPDATE $plan SET status = 'archived', updated_at = $now;
+            CREATE event_outbox CONTENT {topic: 'plan.archived', payload: {plan_id: $plan_id}, created_at: time::now()};
+        } ELSE {
+            DELETE $plan;
+            CREATE event_outbox CONTENT {topic: 'plan.deleted', payload: {plan_id: $plan_id}, created_at: time::now()};
+        };
+        RETURN $live;
+        """,
+        {"plan": record("plan", plan_id), "plan_id": plan_id, "now": now},
+    )
+    if rows[-1] > 0:
+        return "archived", replace(plan, status="archived", updated_at=now)
+    return "deleted", plan

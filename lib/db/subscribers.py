@@ -1,0 +1,136 @@
+"""The `subscriber` table: one per user (record id = user id), also the user's ledger head."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from lib.db.connection import Database, RecordExists
+from lib.db.records import record, record_key
+from lib.errors import Conflict
+from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
+
+__all__ = [
+    "Subscriber",
+    "create_subscriber",
+    "delete_subscriber",
+    "get_subscriber",
+    "list_subscribers",
+    "update_subscriber",
+]
+
+LIVE_CONTRACTS = "count(SELECT id FROM contract WHERE user = $user AND refunded_at IS NONE AND ends_at > $now)"
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    subscriber_id: str
+    user_id: str
+    auto_renew: bool
+    billing_email: str | None
+    paid_until: dt.datetime | None
+    version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+def _subscriber(row: dict[str, Any] | None) -> Subscriber | None:
+    if not row:
+        return None
+    return Subscriber(
+        subscriber_id=record_key(row["id"]),
+        user_id=record_key(row["user"]),
+        auto_renew=row["auto_renew"],
+        billing_email=row.get("billing_email"),
+        paid_until=row.get("paid_until"),
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def new_subscriber_content(user_id: str, now: dt.datetime, **fields: Any) -> dict[str, Any]:
+    return {
+        "user": record("user", user_id),
+        "auto_renew": fields.get("auto_renew", False),
+        "billing_email": fields.get("billing_email"),
+        "version": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def get_subscriber(db: Database, subscriber_id: str) -> Subscriber | None:
+    return _subscriber(db.one("SELECT * FROM ONLY $s", {"s": record("subscriber", subscriber_id)}))
+
+
+def create_subscriber(db: Database, user_id: str, fields: dict[str, Any], now: dt.datetime) -> Subscriber:
+    """Raises Conflict(subscriber_exists) when the user has one already."""
+    try:
+        rows = db.transaction(
+            f"CREATE ONLY $s CONTENT $content; {OUTBOX_STATEMENT}",
+            {
+                "s": record("subscriber", user_id),
+                "content": new_subscriber_content(user_id, now, **fields),
+                **outbox_params("subscriber.created", {"subscriber_id": user_id, "user_id": user_id}),
+            },
+        )
+    except RecordExists:
+        raise Conflict("this user is a subscriber already", code="subscriber_exists") from None
+    created = _subscriber(rows[0])
+    if created is None:
+        raise RuntimeError("CREATE returned no subscriber")
+    return created
+
+
+def list_subscribers(
+    db: Database, *, user_id: str | None, after: tuple[dt.datetime, str] | None, limit: int
+) -> list[Subscriber]:
+    """All subscribers (or only `user_id`'s) in creation order after the cursor."""
+    where: list[str] = []
+    params: dict[str, Any] = {"n": limit}
+    if user_id is not None:
+        where.append("id = $only")
+        params["only"] = record("subscriber", user_id)
+    if after is not None:
+        where.append("(created_at > $t OR (created_at = $t AND id > $id))")
+        params |= {"t": after[0], "id": record("subscriber", after[1])}
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = db.one(f"SELECT * FROM subscriber {clause} ORDER BY created_at, id LIMIT $n", params)  # noqa: S608
+    return [s for s in map(_subscriber, rows or []) if s is not None]
+
+
+def update_subscriber(db: Database, subscriber_id: str, fields: dict[str, Any], now: dt.datetime) -> Subscriber | None:
+    changes = {k: fields[k] for k in ("auto_renew", "billing_email") if k in fields} | {"updated_at": now}
+    rows = db.transaction(
+        f"UPDATE $s MERGE $changes RETURN AFTER; {OUTBOX_STATEMENT}",
+        {
+            "s": record("subscriber", subscriber_id),
+            "changes": changes,
+            **outbox_params("subscriber.updated", {"subscriber_id": subscriber_id}),
+        },
+    )
+    return _subscriber(rows[0][0]) if rows[0] else None
+
+
+def delete_subscriber(db: Database, subscriber: Subscriber, now: dt.datetime) -> None:
+    """Raises Conflict(subscriber_has_live_contracts) while a contract is active or scheduled."""
+    live = db.transaction(
+        f"""
+        LET $live = {LIVE_CONTRACTS};
+        IF $live = 0 {{ DELETE $s; {OUTBOX_STATEMENT} }};
+        RETURN $live;
+        """,
+        {
+            "s": record("subscriber", subscriber.subscriber_id),
+            "user": record("user", subscriber.user_id),
+            "now": now,
+            **outbox_params("subscriber.deleted", {"subscriber_id": subscriber.subscriber_id}),
+        },
+    )[-1]
+    if live:
+        raise Conflict(
+            "the subscriber has active or scheduled contracts; refund them first",
+            code="subscriber_has_live_contracts",
+        )

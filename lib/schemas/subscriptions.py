@@ -1,0 +1,207 @@
+"""Schemas of plans, subscribers, purchases, refunds and contracts."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from lib.money import MINOR_UNITS
+from lib.schemas.base import Email, StrictSchema, Text
+
+__all__ = [
+    "BuyIn",
+    "BuyOut",
+    "ContractOut",
+    "ContractsPageOut",
+    "PlanIn",
+    "PlanOut",
+    "PlanPatchIn",
+    "PlanReplyOut",
+    "PlansPageOut",
+    "RefundIn",
+    "RefundOut",
+    "SubscriberIn",
+    "SubscriberOut",
+    "SubscriberPatchIn",
+    "SubscriberReplyOut",
+    "SubscribersPageOut",
+]
+
+MAX_PRICE = Decimal(10_000_000)
+_TRANSACTION_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+class Amount(fields.Field):  # type: ignore[type-arg]
+    """A JSON number (never a string or a boolean), kept exact as a Decimal."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValidationError("must be a JSON number")
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if not amount.is_finite() or amount < 0 or amount > MAX_PRICE:
+            raise ValidationError(f"must be between 0 and {MAX_PRICE}")
+        return amount
+
+
+class Currency(fields.String):
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        if code not in MINOR_UNITS:
+            raise ValidationError("not a supported ISO 4217 currency code")
+        return code
+
+
+class ContractRef(fields.Field):  # type: ignore[type-arg]
+    """A contract id, or a whole contract object (its `contract_id` is used)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, dict):
+            value = value.get("contract_id")
+        if not isinstance(value, str) or not 1 <= len(value) <= 64:
+            raise ValidationError("must be a contract id or a contract object with its contract_id")
+        return value
+
+
+def _plan_fields(required: bool) -> dict[str, fields.Field]:  # type: ignore[type-arg]
+    return {
+        "price": Amount(required=required, metadata={"description": "at most the currency's decimals (2 for USD)"}),
+        "currency": Currency(metadata={"description": "ISO 4217; defaults to USD"}),
+        "duration": fields.Integer(
+            required=required, strict=True, validate=validate.Range(1, 3660), metadata={"description": "days"}
+        ),
+        "title": Text(required=required, max_length=120),
+        "description": Text(min_length=0, max_length=2000),
+        "models": fields.List(
+            fields.String(validate=validate.Length(1, 128)),
+            allow_none=True,
+            validate=validate.Length(1, 64),
+            metadata={"description": "models this plan allows (null: every configured model)"},
+        ),
+        "token_quota": fields.Integer(
+            strict=True,
+            allow_none=True,
+            validate=validate.Range(0, 10**12),
+            metadata={"description": "prompt + completion tokens per period (null: unlimited)"},
+        ),
+    }
+
+
+PlanIn = StrictSchema.from_dict(_plan_fields(required=True), name="PlanIn")
+_PlanPatchBase = StrictSchema.from_dict(_plan_fields(required=False), name="PlanPatchBase")
+
+
+class PlanPatchIn(_PlanPatchBase):  # type: ignore[valid-type,misc]
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("name at least one field to change", "_body")
+
+
+class PlanOut(StrictSchema):
+    plan_id = fields.String(required=True)
+    price = fields.Raw(required=True, metadata={"type": "number"})
+    currency = fields.String(required=True)
+    duration = fields.Integer(required=True, metadata={"description": "days"})
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    models = fields.List(fields.String(), allow_none=True, required=True)
+    token_quota = fields.Integer(allow_none=True, required=True)
+    status = fields.String(required=True, metadata={"enum": ["active", "archived"]})
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class PlanReplyOut(StrictSchema):
+    message = fields.String(required=True)
+    plan = fields.Nested(PlanOut, required=True)
+
+
+class PlansPageOut(StrictSchema):
+    plans = fields.List(fields.Nested(PlanOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class SubscriberIn(StrictSchema):
+    user_id = fields.String(required=True, validate=validate.Length(1, 64))
+    auto_renew = fields.Boolean(load_default=False)
+    billing_email = Email(allow_none=True)
+
+
+class SubscriberPatchIn(StrictSchema):
+    auto_renew = fields.Boolean()
+    billing_email = Email(allow_none=True)
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("name at least one field to change", "_body")
+
+
+class SubscriberOut(StrictSchema):
+    subscriber_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    auto_renew = fields.Boolean(required=True)
+    billing_email = fields.String(allow_none=True, required=True)
+    paid_until = fields.DateTime(
+        allow_none=True, required=True, metadata={"description": "end of the last paid period"}
+    )
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class SubscriberReplyOut(StrictSchema):
+    message = fields.String(required=True)
+    subscriber = fields.Nested(SubscriberOut, required=True)
+
+
+class SubscribersPageOut(StrictSchema):
+    subscribers = fields.List(fields.Nested(SubscriberOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class BuyIn(StrictSchema):
+    plan_id = fields.String(required=True, validate=validate.Length(1, 64))
+    transaction_id = fields.String(
+        required=True,
+        validate=validate.Regexp(_TRANSACTION_ID, error="1-200 printable characters without spaces"),
+        metadata={"description": "the payment provider's id: the idempotency key of the purchase"},
+    )
+
+
+class RefundIn(StrictSchema):
+    contract = ContractRef(required=True, metadata={"description": "a contract id, or the whole contract object"})
+
+
+class ContractOut(StrictSchema):
+    contract_id = fields.String(required=True)
+    user_id = fields.String(required=True)
+    plan_id = fields.String(required=True)
+    plan_title = fields.String(required=True)
+    transaction_id = fields.String(required=True)
+    price = fields.Raw(required=True, metadata={"type": "number"})
+    currency = fields.String(required=True)
+    duration = fields.Integer(required=True, metadata={"description": "days"})
+    starts_at = fields.DateTime(required=True)
+    ends_at = fields.DateTime(required=True)
+    status = fields.String(required=True, metadata={"enum": ["scheduled", "active", "expired", "refunded"]})
+    created_at = fields.DateTime(required=True)
+    refunded_at = fields.DateTime(allow_none=True, required=True)
+    refund_amount = fields.Raw(allow_none=True, required=True, metadata={"type": ["number", "null"]})
+
+
+class BuyOut(StrictSchema):
+    message = fields.String(required=True)
+    contract = fields.Nested(ContractOut, required=True)
+
+
+class RefundOut(StrictSchema):
+    message = fields.String(required=True)
+    ex_contract = fields.Nested(ContractOut, required=True)
+
+
+class ContractsPageOut(StrictSchema):
+    contracts = fields.List(fields.Nested(ContractOut), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
