@@ -6,6 +6,7 @@ from __future__ import annotations
 from lib.auth.policies import Auth
 from lib.http.pagination import PageQuery
 from lib.http.routing import Route, Router
+from lib.schemas import chats as c
 from lib.schemas import subscriptions as s
 from lib.schemas import users as u
 from lib.schemas.base import Message
@@ -143,6 +144,14 @@ ROUTES: tuple[Route, ...] = (
         out=s.ContractOut,
         errors=(403, 404),
     ),
+    # chats
+    Route("chats.create", "POST", "/chats/{user_id}", A.SELF, c.ChatIn, c.ChatCreatedOut, status=201, errors=(422,)),
+    Route("chats.list", "GET", "/chats/{user_id}", A.SELF_OR_ADMIN, out=c.ChatsPageOut, query=PageQuery),
+    Route("chats.get", "GET", "/chats/{user_id}/{chat_id}", A.SELF_OR_ADMIN, out=c.ChatOut, errors=(404,)),
+    Route("chats.rename", "PATCH", "/chats/{user_id}/{chat_id}", A.SELF, c.RenameIn, c.ChatReplyOut, errors=(404,)),
+    Route("chats.delete", "DELETE", "/chats/{user_id}/{chat_id}", A.SELF_OR_ADMIN, out=Message, errors=(404,)),
+    Route("chats.ticket", "POST", "/chats/{user_id}/{chat_id}/ticket", A.SELF, out=c.TicketOut, errors=(404,)),
+    Route("chats.session", "GET", "/chats/{user_id}/{chat_id}/session", A.SELF, errors=(404, 426, 429), websocket=True),
     # health and documentation
     Route("health.healthy", "GET", "/healthy", A.PUBLIC),
     Route("health.ready", "GET", "/ready", A.PUBLIC, errors=(503,)),

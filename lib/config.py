@@ -63,6 +63,14 @@ class Settings:
     register_max_per_address: int = 100
     register_window_seconds: int = 3600
     log_level: str = "INFO"
+    free_token_quota: int = 100_000
+    free_models: tuple[str, ...] = ()  # empty: every configured model
+    context_tokens: int = 8000
+    max_reply_tokens: int = 1024
+    max_message_chars: int = 32_000
+    messages_per_minute: int = 20
+    sockets_per_user: int = 16
+    upstream_timeout_seconds: int = 60
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some settings changed (tests use it)."""
@@ -159,6 +167,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         register_max_per_address=_int(env, "KIROSHI_REGISTER_MAX_PER_ADDRESS", 100, 1),
         register_window_seconds=_int(env, "KIROSHI_REGISTER_WINDOW_SECONDS", 3600, 1),
         log_level=env.get("KIROSHI_LOG_LEVEL", "INFO").upper(),
+        free_token_quota=_int(env, "KIROSHI_FREE_TOKEN_QUOTA", 100_000),
+        free_models=tuple(m.strip() for m in env.get("KIROSHI_FREE_MODELS", "").split(",") if m.strip()),
+        context_tokens=_int(env, "KIROSHI_CONTEXT_TOKENS", 8000, 256),
+        max_reply_tokens=_int(env, "KIROSHI_MAX_REPLY_TOKENS", 1024, 1),
+        max_message_chars=_int(env, "KIROSHI_MAX_MESSAGE_CHARS", 32_000, 1),
+        messages_per_minute=_int(env, "KIROSHI_MESSAGES_PER_MINUTE", 20, 1),
+        sockets_per_user=_int(env, "KIROSHI_SOCKETS_PER_USER", 16, 1),
+        upstream_timeout_seconds=_int(env, "KIROSHI_UPSTREAM_TIMEOUT_SECONDS", 60, 1),
     )
 
 

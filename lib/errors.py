@@ -20,6 +20,7 @@ __all__ = [
     "Unauthorized",
     "UnprocessableContent",
     "UnsupportedMediaType",
+    "UpgradeRequired",
 ]
 
 
@@ -97,6 +98,11 @@ class PayloadTooLarge(ApiError):
 class UnsupportedMediaType(ApiError):
     status, title, default_code = 415, "Unsupported Media Type", "unsupported_media_type"
     default_detail = "send the body as application/json"
+
+
+class UpgradeRequired(ApiError):
+    status, title, default_code = 426, "Upgrade Required", "websocket_required"
+    default_detail = "this endpoint is a WebSocket: connect with an Upgrade: websocket request"
 
 
 class UnprocessableContent(ApiError):

@@ -56,6 +56,7 @@ STATUS_TITLES = {
     413: "Body too large",
     415: "Unsupported media type",
     422: "Validation failed",
+    426: "Upgrade required (a WebSocket endpoint)",
     429: "Rate limited",
     503: "Dependency unavailable",
 }

@@ -1,43 +1,79 @@
-"""The ASGI application of the local runner: HTTP functions (and, later, the WebSocket session).
+"""The ASGI application of the local runner: every HTTP function and the WebSocket chat session,
+on one port, in one process.
 
-Requests run the sync dispatch inline on the event loop (they take ~0.1-0.3 ms); routes marked
-`offload` (Argon2id hashing, ~25 ms) run on a small thread pool so they never stall the loop.
+HTTP requests run the sync dispatch inline on the event loop (they take ~0.1-0.3 ms); routes
+marked `offload` (Argon2id hashing, ~25 ms) run on a small thread pool so they never stall the
+loop. Chat sessions live on the loop, driven by lib.chat.engine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
-from lib.errors import ApiError, PayloadTooLarge
+from lib.chat.access import owned_chat, socket_principal
+from lib.chat.engine import ChatEngine, Connection, error_frame
+from lib.errors import ApiError, NotFound, PayloadTooLarge, RateLimited, UnprocessableContent
+from lib.http import json
 from lib.http.dispatch import dispatch, problem_response
-from lib.http.messages import HttpRequest, HttpResponse
+from lib.http.messages import HttpRequest
 from lib.http.routing import Router
+from lib.llm import LLM
 from lib.services import Services
 
 __all__ = ["RunnerApp"]
+
+log = logging.getLogger("kiroshi.runner")
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class AsgiSocket:
+    """The engine's Transport over an ASGI WebSocket."""
+
+    __slots__ = ("_send",)
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+
+    async def send_text(self, text: str) -> None:
+        await self._send({"type": "websocket.send", "text": text})
+
+    async def close(self, code: int) -> None:
+        await self._send({"type": "websocket.close", "code": code})
+
 
 class RunnerApp:
-    def __init__(self, services: Services, router: Router) -> None:
+    def __init__(self, services: Services, router: Router, llm: LLM | None = None) -> None:
         self.services = services
         self.router = router
         # One thread per core: Argon2id is memory-hard, more threads than cores only thrash the caches.
         self.executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="offload")
+        if llm is None:
+            from lib.llm.openai import OpenAICompatible  # noqa: PLC0415 - the openai package is heavy
+
+            settings = services.settings
+            llm = OpenAICompatible(settings.openai_base_url, settings.openai_api_key, settings.upstream_timeout_seconds)
+        self.engine = ChatEngine(services, llm)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             await self._http(scope, receive, send)
         elif scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
+            await self._websocket(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    # -- HTTP ---------------------------------------------------------------------------------
 
     async def _read_body(self, receive: Receive) -> bytes:
         limit = self.services.settings.max_body_bytes
@@ -53,7 +89,8 @@ class RunnerApp:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    def _request(self, scope: Scope, body: bytes) -> HttpRequest:
+    @staticmethod
+    def _request(scope: Scope, body: bytes) -> HttpRequest:
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             key = name.decode("latin-1")
@@ -81,14 +118,88 @@ class RunnerApp:
                 response = await loop.run_in_executor(self.executor, dispatch, route, params, request, self.services)
             else:
                 response = dispatch(route, params, request, self.services)
-        await self._send(scope, send, response)
-
-    @staticmethod
-    async def _send(scope: Scope, send: Send, response: HttpResponse) -> None:
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        body = b"" if scope["method"] == "HEAD" else response.body
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else response.body})
+
+    # -- WebSocket ----------------------------------------------------------------------------
+
+    def _admit(self, scope: Scope) -> tuple[Any, Any, str | None, int]:
+        """Authenticate and authorise a session before the upgrade. Raises ApiError."""
+        route, params = self.router.match("GET", scope["path"])
+        if not route.websocket:
+            raise NotFound("no WebSocket endpoint here", code="no_such_endpoint")
+        query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+        principal = socket_principal(self.services, query.get("auth_token", ""), params["user_id"], params["chat_id"])
+        chat = owned_chat(self.services, params["user_id"], params["chat_id"])
+        if self.engine.socket_count(principal.user_id) >= self.services.settings.sockets_per_user:
+            raise RateLimited(5, "too many open sessions for this user", code="too_many_sessions")
+        try:
+            last_index = int(query.get("last_index", "-1"))
+        except ValueError:
+            raise UnprocessableContent(
+                "invalid fields: last_index", errors={"last_index": ["not an integer"]}
+            ) from None
+        session = self.engine.resume_token(query.get("session_token", ""), principal.user_id, chat.chat_id)
+        return principal, chat, session, last_index
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        try:
+            principal, chat, session, last_index = self._admit(scope)
+        except ApiError as error:
+            await self._deny(scope, send, error)
+            return
+        await send({"type": "websocket.accept"})
+        connection = await self.engine.open(
+            principal.user_id, principal.claims.jti, chat, AsgiSocket(send), session, last_index
+        )
+        try:
+            await self._serve_socket(connection, receive)
+        finally:
+            self.engine.close(connection)
+
+    async def _serve_socket(self, connection: Connection, receive: Receive) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                await connection.send(error_frame("unsupported_frame", "send JSON text frames, not binary ones"))
+                continue
+            try:
+                await self.engine.receive(connection, text)
+            except ApiError as error:  # a dependency failed (503): tell the client, keep the session
+                await connection.send(error_frame(error.code, error.detail))
+            except Exception:  # a bug must cost one frame, never the session
+                log.exception("chat frame failed")
+                await connection.send(error_frame("internal_error", "the message could not be handled"))
+
+    @staticmethod
+    async def _deny(scope: Scope, send: Send, error: ApiError) -> None:
+        if "websocket.http.response" in scope.get("extensions", {}):
+            headers = [(b"content-type", b"application/problem+json")] + [
+                (k.lower().encode(), v.encode()) for k, v in error.headers.items()
+            ]
+            await send({"type": "websocket.http.response.start", "status": error.status, "headers": headers})
+            await send({"type": "websocket.http.response.body", "body": json.dumps(error.problem())})
+        else:
+            await send({"type": "websocket.close", "code": 1008})
+
+    # -- lifespan -----------------------------------------------------------------------------
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.engine.shutdown(SHUTDOWN_GRACE_SECONDS)
+                await self.engine.llm.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)

@@ -48,6 +48,14 @@ class MemoryCache:
             entry = self._live(key, self._now())
             return entry[0] if entry else None
 
+    def take(self, key: str) -> str | None:
+        with self._lock:
+            entry = self._live(key, self._now())
+            if entry is None:
+                return None
+            del self._values[key]
+            return entry[0]
+
     def set(self, key: str, value: str, ttl_seconds: int) -> None:
         with self._lock:
             self._values[key] = (value, self._now() + ttl_seconds)

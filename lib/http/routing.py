@@ -32,6 +32,7 @@ class Route:
     status: int = 200
     offload: bool = False  # CPU-heavy (password hashing): the runner runs it off the event loop
     errors: tuple[int, ...] = ()
+    websocket: bool = False  # a long-lived WebSocket function (the runner upgrades it)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -1,0 +1,23 @@
+"""POST /chats/{user_id} — self. `{"model"}` → `{"chat_id"}`; a model that is not configured or not
+in the caller's plan is 422."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.db import chats
+from lib.entitlements import entitlements_for
+from lib.errors import UnprocessableContent
+from lib.http.dispatch import Call
+
+
+def handler(call: Call) -> dict[str, Any]:
+    model = call.body["model"]
+    rights = entitlements_for(call.services, call.caller.user_id)
+    if not rights.allows(model):
+        allowed = ", ".join(rights.models) or "none"
+        raise UnprocessableContent(
+            "invalid fields: model", errors={"model": [f"not available to you; choose one of: {allowed}"]}
+        )
+    chat = chats.create_chat(call.services.db, call.caller.user_id, model, call.services.now())
+    return {"chat_id": chat.chat_id}

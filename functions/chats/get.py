@@ -1,0 +1,21 @@
+"""GET /chats/{user_id}/{chat_id} — self or admin. The chat with its messages and their usage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.chat.access import owned_chat
+from lib.db import chats
+from lib.http.dispatch import Call
+
+
+def handler(call: Call) -> dict[str, Any]:
+    chat = owned_chat(call.services, call.path["user_id"], call.path["chat_id"])
+    return {
+        "chat_id": chat.chat_id,
+        "model": chat.model,
+        "title": chat.title,
+        "created_at": chat.created_at,
+        "updated_at": chat.updated_at,
+        "messages": chats.get_messages(call.services.db, chat.chat_id),
+    }

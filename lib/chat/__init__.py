@@ -1,0 +1,1 @@
+"""The chat session engine, independent of the transport that carries its frames."""

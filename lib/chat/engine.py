@@ -1,0 +1,328 @@
+"""The chat session engine: turns, streaming, stop, resume and revocation, for any transport.
+
+One engine per process, on its event loop. A reply is a task of its own (`ReplyJob`): it keeps
+generating when its client drops, buffers its deltas for a resuming client, and stores the
+reply when it ends. The delta relay does no database work and encodes each frame once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import orjson
+
+from lib.auth.throttle import Throttle
+from lib.chat.history import context_messages, estimate_tokens
+from lib.db import chats
+from lib.db.chats import Chat, Reservation
+from lib.db.connection import Thrown
+from lib.db.records import new_id
+from lib.entitlements import entitlements_for
+from lib.errors import RateLimited
+from lib.llm import LLM, UpstreamError, Usage
+
+if TYPE_CHECKING:
+    from lib.services import Services
+
+__all__ = ["ChatEngine", "Connection", "Transport"]
+
+log = logging.getLogger("kiroshi.chat")
+
+CLOSE_REVOKED = 4401
+CLOSE_GOING_AWAY = 1001
+SESSION_SECONDS = 3600
+RESUME_GRACE_SECONDS = 60
+
+
+class Transport(Protocol):
+    async def send_text(self, text: str) -> None: ...
+
+    async def close(self, code: int) -> None: ...
+
+
+@dataclass(eq=False)
+class Connection:
+    """One client socket on one chat."""
+
+    user_id: str
+    jti: str
+    chat: Chat
+    session_token: str
+    transport: Transport
+    closed: bool = False
+
+    async def send(self, frame: str) -> bool:
+        if self.closed:
+            return False
+        try:
+            await self.transport.send_text(frame)
+        except Exception:  # a dropped client: the reply goes on without it
+            self.closed = True
+            return False
+        return True
+
+
+@dataclass(eq=False)
+class ReplyJob:
+    chat: Chat
+    message_id: str
+    reservation: Reservation
+    listeners: set[Connection]
+    deltas: list[str] = field(default_factory=list)
+    final_frame: str | None = None
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.final_frame is None
+
+
+def _frame(**fields: Any) -> str:
+    return orjson.dumps(fields).decode()
+
+
+def error_frame(code: str, message: str) -> str:
+    return _frame(type="error", code=code, message=message)
+
+
+class ChatEngine:
+    def __init__(self, services: Services, llm: LLM) -> None:
+        self.services = services
+        self.llm = llm
+        self.jobs: dict[str, ReplyJob] = {}
+        self.connections: dict[str, set[Connection]] = {}
+        s = services.settings
+        self._messages = Throttle(services.cache, "chat-messages", s.messages_per_minute, 60)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe = services.bus.subscribe("kiroshi.revocations", self._on_revocation)
+
+    # -- connections -------------------------------------------------------------------------
+
+    def socket_count(self, user_id: str) -> int:
+        return len(self.connections.get(user_id, ()))
+
+    def resume_token(self, session_token: str, user_id: str, chat_id: str) -> str | None:
+        """The session token if it names this user's chat (so it may resume), else None."""
+        owner = self.services.cache.get(f"chat-session:{session_token}") if session_token else None
+        return session_token if owner == f"{user_id}|{chat_id}" else None
+
+    async def open(
+        self, user_id: str, jti: str, chat: Chat, transport: Transport, session_token: str | None, last_index: int
+    ) -> Connection:
+        """Register the socket, send the `session` frame, and when resuming, replay what the
+        client missed of a reply in progress (from `last_index` + 1) before the live rest."""
+        self._loop = asyncio.get_running_loop()
+        token = session_token or secrets.token_urlsafe(24)
+        self.services.cache.set(f"chat-session:{token}", f"{user_id}|{chat.chat_id}", SESSION_SECONDS)
+        connection = Connection(user_id, jti, chat, token, transport)
+        self.connections.setdefault(user_id, set()).add(connection)
+        await connection.send(_frame(type="session", session_token=token))
+        job = self.jobs.get(chat.chat_id)
+        if session_token is not None and job is not None:
+            missed = job.deltas[last_index + 1 :]
+            first = len(job.deltas) - len(missed)
+            if job.running:
+                job.listeners.add(connection)  # before any await: no delta can slip between
+            for offset, delta in enumerate(missed):
+                await connection.send(_frame(type="delta", content=delta, index=first + offset))
+            if job.final_frame is not None:
+                await connection.send(job.final_frame)
+        return connection
+
+    def close(self, connection: Connection) -> None:
+        connection.closed = True
+        self.connections.get(connection.user_id, set()).discard(connection)
+        job = self.jobs.get(connection.chat.chat_id)
+        if job is not None:
+            job.listeners.discard(connection)
+
+    # -- frames from the client --------------------------------------------------------------
+
+    async def receive(self, connection: Connection, text: str) -> None:
+        """Handle one client frame; every problem is answered with an `error` frame."""
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            await connection.send(error_frame("invalid_json", "frames must be JSON objects"))
+            return
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind == "message":
+            await self._message(connection, data)
+        elif kind == "stop":
+            await self._stop(connection)
+        else:
+            await connection.send(error_frame("unknown_type", 'send {"type": "message"} or {"type": "stop"}'))
+
+    async def _message(self, connection: Connection, data: dict[str, Any]) -> None:
+        refusal = self._check_message(connection, data)
+        if refusal is not None:
+            await connection.send(refusal)
+            return
+        content: str = data["content"]
+        chat = connection.chat
+        services = self.services
+        rights = entitlements_for(services, connection.user_id)
+        if not rights.allows(chat.model):
+            await connection.send(error_frame("model_not_allowed", f"your plan does not include {chat.model}"))
+            return
+        history = chats.get_messages(services.db, chat.chat_id)
+        messages = context_messages(history, content, services.settings.context_tokens)
+        max_tokens = services.settings.max_reply_tokens
+        reservation = Reservation(
+            rights.period_start, rights.period_end, rights.token_quota, estimate_tokens(messages) + max_tokens
+        )
+        try:
+            chats.begin_turn(services.db, chat, content, reservation, services.now())
+        except Thrown as thrown:
+            if thrown.code != "quota_exceeded":
+                raise
+            await connection.send(error_frame("quota_exceeded", "your token quota for this period is used up"))
+            return
+        job = ReplyJob(chat, new_id(), reservation, {connection})
+        self.jobs[chat.chat_id] = job
+        job.task = asyncio.create_task(self._generate(job, messages, max_tokens))
+
+    def _check_message(self, connection: Connection, data: dict[str, Any]) -> str | None:
+        content = data.get("content")
+        if set(data) - {"type", "content"}:
+            return error_frame("invalid_message", "a message has only `type` and `content`")
+        if not isinstance(content, str) or not content.strip():
+            return error_frame("invalid_message", "`content` must be a non-empty string")
+        if len(content) > self.services.settings.max_message_chars:
+            return error_frame("message_too_long", f"at most {self.services.settings.max_message_chars} characters")
+        job = self.jobs.get(connection.chat.chat_id)
+        if job is not None and job.running:
+            return error_frame("reply_in_progress", "wait for the reply, or stop it, before sending another message")
+        try:
+            self._messages.attempt(connection.user_id)
+        except RateLimited as limited:
+            return error_frame("rate_limited", f"too many messages; retry in {limited.headers['Retry-After']} s")
+        return None
+
+    async def _stop(self, connection: Connection) -> None:
+        job = self.jobs.get(connection.chat.chat_id)
+        if job is None or not job.running or job.task is None:
+            await connection.send(error_frame("nothing_to_stop", "no reply is in progress"))
+            return
+        job.task.cancel()
+
+    # -- generating a reply ------------------------------------------------------------------
+
+    async def _generate(self, job: ReplyJob, messages: list[dict[str, str]], max_tokens: int) -> None:
+        usage: Usage | None = None
+        status, failure = "complete", None
+        deltas = job.deltas
+        try:
+            async for item in self.llm.stream(job.chat.model, messages, max_tokens):
+                if isinstance(item, Usage):
+                    usage = item
+                    continue
+                frame = _frame(type="delta", content=item, index=len(deltas))
+                deltas.append(item)
+                for listener in tuple(job.listeners):
+                    if not await listener.send(frame):
+                        job.listeners.discard(listener)
+        except asyncio.CancelledError:
+            status = "stopped"
+        except UpstreamError as exc:
+            status, failure = "error", exc
+        except Exception as exc:  # a bug must end the reply cleanly, never leave the chat stuck
+            log.exception("reply failed")
+            status, failure = "error", UpstreamError("internal_error", "the reply failed")
+            del exc
+        await self._finish(job, messages, usage, status, failure)
+
+    async def _finish(
+        self,
+        job: ReplyJob,
+        messages: list[dict[str, str]],
+        usage: Usage | None,
+        status: str,
+        failure: UpstreamError | None,
+    ) -> None:
+        content = "".join(job.deltas)
+        counts = (
+            {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+            if usage is not None
+            else {"prompt_tokens": estimate_tokens(messages), "completion_tokens": estimate_tokens(content)}
+        )
+        try:
+            chats.finish_turn(
+                self.services.db,
+                job.chat,
+                message_id=job.message_id,
+                content=content,
+                status=status,
+                usage=counts,
+                reservation=job.reservation,
+                now=self.services.now(),
+            )
+        except Exception:  # the database failing must not leave the socket waiting forever
+            log.exception("storing the reply failed")
+            failure = UpstreamError("storage_failed", "the reply could not be stored")
+        if failure is not None:
+            job.final_frame = error_frame(failure.code, failure.message)
+        else:
+            job.final_frame = _frame(
+                type="done",
+                message_id=job.message_id,
+                usage=counts,
+                finish_reason="stop" if status == "complete" else "stopped",
+            )
+        for listener in tuple(job.listeners):
+            await listener.send(job.final_frame)
+        job.listeners.clear()
+        loop = asyncio.get_running_loop()
+        loop.call_later(RESUME_GRACE_SECONDS, self._forget, job)
+
+    def _forget(self, job: ReplyJob) -> None:
+        if self.jobs.get(job.chat.chat_id) is job:
+            del self.jobs[job.chat.chat_id]
+
+    # -- revocation and shutdown -------------------------------------------------------------
+
+    def _on_revocation(self, _subject: str, payload: dict[str, Any]) -> None:
+        """Close the sockets of a revoked token (or of every token of a user). May be called
+        from any thread: the bus delivers where the revocation happened."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(self._close_revoked, payload.get("user_id"), payload.get("jti"))
+
+    def _close_revoked(self, user_id: str | None, jti: str | None) -> None:
+        for connection in tuple(self.connections.get(user_id or "", ())):
+            if jti is None or connection.jti == jti:
+                self.close(connection)
+                _background(connection.transport.close(CLOSE_REVOKED))
+
+    async def shutdown(self, grace_seconds: float) -> None:
+        """Let replies in progress finish for `grace_seconds`, then stop (and store) the rest and
+        close every socket with 1001."""
+        tasks = [job.task for job in self.jobs.values() if job.task is not None and not job.task.done()]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=5)
+        for connections in list(self.connections.values()):
+            for connection in tuple(connections):
+                self.close(connection)
+                with contextlib.suppress(Exception):
+                    await connection.transport.close(CLOSE_GOING_AWAY)
+        self._unsubscribe()
+
+
+_background_tasks: set[asyncio.Task[Any]] = set()
+
+
+def _background(awaitable: Awaitable[Any] | Callable[[], Awaitable[Any]]) -> None:
+    task = asyncio.ensure_future(awaitable)  # type: ignore[arg-type]
+    _background_tasks.add(task)
+    task.add_done_callback(_background_tasks.discard)
