@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -328,10 +330,8 @@ def test_shutdown_finishes_replies_in_progress(fake: FakeOpenAI, tmp_path: Path)
         assert runner.process is not None
         runner.process.terminate()  # SIGTERM: a graceful stop
         frames: list[dict[str, object]] = []
-        try:
+        with contextlib.suppress(ConnectionClosed):
             frames = frames_until_end(ws)
-        except ConnectionClosed:
-            pass
         assert runner.process.wait(timeout=30) in (0, -15)  # uvicorn re-raises SIGTERM after a clean stop
     finally:
         runner.stop()
