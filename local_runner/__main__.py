@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 
 from lib.config import ConfigError, load_settings
@@ -42,11 +43,24 @@ def _serve() -> int:
     )
     log.info("kiroshi listening on http://%s:%d (database: %s)", settings.host, settings.port, services.db.adapter)
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[_listen(settings.host, settings.port)])
     finally:
         app.close()
         services.close()
     return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, with TCP_NODELAY (accepted sockets inherit it): a streamed delta must
+    leave at once, not wait for Nagle's algorithm and the client's delayed ACK (~40 ms)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def _set_role(email: str, role: str) -> int:

@@ -22,6 +22,11 @@ class Cache(Protocol):
         """
         ...
 
+    def add(self, key: str, amount: int, ttl_seconds: int) -> int:
+        """Add `amount` (may be negative) to the integer at `key`, atomically; return the new value.
+        The key expires `ttl_seconds` after it was created."""
+        ...
+
     def unhit(self, key: str) -> None:
         """Take back one hit of the current window (never below zero; no-op without a window)."""
         ...

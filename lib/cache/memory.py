@@ -33,6 +33,14 @@ class MemoryCache:
             self._values[key] = (str(count), expires)
             return count, max(1, math.ceil(expires - now))
 
+    def add(self, key: str, amount: int, ttl_seconds: int) -> int:
+        with self._lock:
+            now = self._now()
+            entry = self._live(key, now)
+            value, expires = (int(entry[0]) + amount, entry[1]) if entry else (amount, now + ttl_seconds)
+            self._values[key] = (str(value), expires)
+            return value
+
     def unhit(self, key: str) -> None:
         with self._lock:
             entry = self._live(key, self._now())

@@ -2,7 +2,9 @@
 
 One engine per process, on its event loop. A reply is a task of its own (`ReplyJob`): it keeps
 generating when its client drops, buffers its deltas for a resuming client, and stores the
-reply when it ends. The delta relay does no database work and encodes each frame once.
+reply when it ends. The hot path stays lean: the quota is reserved in the cache, the history
+comes from a per-chat cache, the user's message is written on a database thread while the
+model starts, and the delta relay encodes each frame once and touches no database.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
 from lib.auth.throttle import Throttle
-from lib.chat.history import context_messages, estimate_tokens
+from lib.chat.history import HISTORY_LIMIT, TurnCache, context_messages, estimate_tokens
+from lib.chat.quota import Quotas, Reservation
 from lib.db import chats
-from lib.db.chats import Chat, Reservation
-from lib.db.connection import Thrown
+from lib.db.chats import Chat
 from lib.db.records import new_id
 from lib.entitlements import entitlements_for
 from lib.errors import RateLimited
@@ -74,6 +77,8 @@ class ReplyJob:
     message_id: str
     reservation: Reservation
     listeners: set[Connection]
+    user_turn: dict[str, str] = field(default_factory=dict)
+    streaming: bool = True  # until the model's stream ends; only then can `stop` cancel it
     deltas: list[str] = field(default_factory=list)
     final_frame: str | None = None
     task: asyncio.Task[None] | None = None
@@ -96,6 +101,10 @@ class ChatEngine:
         self.services = services
         self.llm = llm
         self.jobs: dict[str, ReplyJob] = {}
+        self.turns = TurnCache()
+        self.quotas = Quotas(services)
+        # Durable writes (fsynced: ~0.3-1.5 ms each) run here, off the event loop.
+        self._writes = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chat-db")
         self.connections: dict[str, set[Connection]] = {}
         s = services.settings
         self._messages = Throttle(services.cache, "chat-messages", s.messages_per_minute, 60)
@@ -164,29 +173,24 @@ class ChatEngine:
         if refusal is not None:
             await connection.send(refusal)
             return
-        content: str = data["content"]
-        chat = connection.chat
-        services = self.services
+        chat, services, settings = connection.chat, self.services, self.services.settings
         rights = entitlements_for(services, connection.user_id)
         if not rights.allows(chat.model):
             await connection.send(error_frame("model_not_allowed", f"your plan does not include {chat.model}"))
             return
-        history = chats.get_messages(services.db, chat.chat_id)
-        messages = context_messages(history, content, services.settings.context_tokens)
-        max_tokens = services.settings.max_reply_tokens
-        reservation = Reservation(
-            rights.period_start, rights.period_end, rights.token_quota, estimate_tokens(messages) + max_tokens
+        user_turn = {"role": "user", "content": data["content"]}
+        history = self.turns.get(chat.chat_id, lambda: chats.recent_turns(services.db, chat.chat_id, HISTORY_LIMIT))
+        messages = context_messages([*history, user_turn], settings.context_tokens)
+        # The worst case: this context and the longest reply.
+        reservation = self.quotas.reserve(
+            connection.user_id, rights, estimate_tokens(messages) + settings.max_reply_tokens
         )
-        try:
-            chats.begin_turn(services.db, chat, content, reservation, services.now())
-        except Thrown as thrown:
-            if thrown.code != "quota_exceeded":
-                raise
+        if reservation is None:
             await connection.send(error_frame("quota_exceeded", "your token quota for this period is used up"))
             return
-        job = ReplyJob(chat, new_id(), reservation, {connection})
+        job = ReplyJob(chat, new_id(), reservation, {connection}, user_turn=user_turn)
         self.jobs[chat.chat_id] = job
-        job.task = asyncio.create_task(self._generate(job, messages, max_tokens))
+        job.task = asyncio.create_task(self._generate(job, messages, settings.max_reply_tokens))
 
     def _check_message(self, connection: Connection, data: dict[str, Any]) -> str | None:
         content = data.get("content")
@@ -207,19 +211,27 @@ class ChatEngine:
 
     async def _stop(self, connection: Connection) -> None:
         job = self.jobs.get(connection.chat.chat_id)
-        if job is None or not job.running or job.task is None:
+        if job is None or not job.streaming or job.task is None:
             await connection.send(error_frame("nothing_to_stop", "no reply is in progress"))
             return
         job.task.cancel()
 
     # -- generating a reply ------------------------------------------------------------------
 
+    async def _write(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writes, lambda: function(*args, **kwargs))
+
     async def _generate(self, job: ReplyJob, messages: list[dict[str, str]], max_tokens: int) -> None:
+        db, chat = self.services.db, job.chat
+        stored = asyncio.ensure_future(
+            self._write(chats.add_user_message, db, chat, job.user_turn["content"], self.services.now())
+        )
         usage: Usage | None = None
         status, failure = "complete", None
         deltas = job.deltas
         try:
-            async for item in self.llm.stream(job.chat.model, messages, max_tokens):
+            async for item in self.llm.stream(chat.model, messages, max_tokens):
                 if isinstance(item, Usage):
                     usage = item
                     continue
@@ -232,15 +244,16 @@ class ChatEngine:
             status = "stopped"
         except UpstreamError as exc:
             status, failure = "error", exc
-        except Exception as exc:  # a bug must end the reply cleanly, never leave the chat stuck
+        except Exception:  # a bug must end the reply cleanly, never leave the chat stuck
             log.exception("reply failed")
             status, failure = "error", UpstreamError("internal_error", "the reply failed")
-            del exc
-        await self._finish(job, messages, usage, status, failure)
+        job.streaming = False
+        await self._finish(job, stored, messages, usage, status, failure)
 
     async def _finish(
         self,
         job: ReplyJob,
+        stored: asyncio.Future[Any],
         messages: list[dict[str, str]],
         usage: Usage | None,
         status: str,
@@ -252,20 +265,26 @@ class ChatEngine:
             if usage is not None
             else {"prompt_tokens": estimate_tokens(messages), "completion_tokens": estimate_tokens(content)}
         )
+        chat, reservation = job.chat, job.reservation
         try:
-            chats.finish_turn(
+            self.turns.append(chat.chat_id, await stored, job.user_turn)
+            count = await self._write(
+                chats.add_reply,
                 self.services.db,
-                job.chat,
+                chat,
                 message_id=job.message_id,
                 content=content,
                 status=status,
                 usage=counts,
-                reservation=job.reservation,
+                period=(reservation.period_start, reservation.period_end),
                 now=self.services.now(),
             )
+            self.turns.append(chat.chat_id, count, {"role": "assistant", "content": content})
         except Exception:  # the database failing must not leave the socket waiting forever
-            log.exception("storing the reply failed")
+            log.exception("storing the turn failed")
             failure = UpstreamError("storage_failed", "the reply could not be stored")
+        finally:
+            self.quotas.release(reservation)
         if failure is not None:
             job.final_frame = error_frame(failure.code, failure.message)
         else:
@@ -278,8 +297,7 @@ class ChatEngine:
         for listener in tuple(job.listeners):
             await listener.send(job.final_frame)
         job.listeners.clear()
-        loop = asyncio.get_running_loop()
-        loop.call_later(RESUME_GRACE_SECONDS, self._forget, job)
+        asyncio.get_running_loop().call_later(RESUME_GRACE_SECONDS, self._forget, job)
 
     def _forget(self, job: ReplyJob) -> None:
         if self.jobs.get(job.chat.chat_id) is job:
@@ -317,6 +335,7 @@ class ChatEngine:
                 with contextlib.suppress(Exception):
                     await connection.transport.close(CLOSE_GOING_AWAY)
         self._unsubscribe()
+        self._writes.shutdown(wait=True)
 
 
 _background_tasks: set[asyncio.Task[Any]] = set()

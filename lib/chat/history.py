@@ -1,34 +1,36 @@
-"""What the model sees of a chat: its history, newest kept first, within a token budget."""
+"""What the model sees of a chat: its history, newest kept first, within a token budget; and a
+per-process cache of recent turns, checked against the chat's message count."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 
-from lib.db.chats import Message
-
-__all__ = ["context_messages", "estimate_tokens"]
+__all__ = ["HISTORY_LIMIT", "TurnCache", "context_messages", "estimate_tokens"]
 
 PER_MESSAGE = 4  # the role and separators each message costs
+HISTORY_LIMIT = 100  # messages kept per chat, before the token budget trims them
+
+Turn = dict[str, str]
 
 
-def estimate_tokens(content: str | Sequence[dict[str, str]]) -> int:
+def estimate_tokens(content: str | Sequence[Turn]) -> int:
     """A cheap upper-leaning estimate: ~4 characters per token, plus a little per message."""
     if isinstance(content, str):
         return len(content) // 4 + 1
     return sum(len(m["content"]) // 4 + 1 + PER_MESSAGE for m in content)
 
 
-def context_messages(history: Sequence[Message], new_content: str, budget: int) -> list[dict[str, str]]:
-    """The new user message and as much recent history as fits `budget` tokens, in order.
+def context_messages(history: Sequence[Turn], budget: int) -> list[Turn]:
+    """As much of the history (ending with the new user message) as fits `budget` tokens.
 
-    Replies that failed before saying anything are left out.
+    The newest message is always kept; replies that failed before saying anything are left out.
     """
-    kept = [{"role": "user", "content": new_content}]
+    kept = [history[-1]]
     spent = estimate_tokens(kept)
-    for message in reversed(history):
-        if not message.content:
+    for entry in reversed(history[:-1]):
+        if not entry["content"]:
             continue
-        entry = {"role": message.role, "content": message.content}
         cost = estimate_tokens([entry])
         if spent + cost > budget:
             break
@@ -36,3 +38,34 @@ def context_messages(history: Sequence[Message], new_content: str, budget: int) 
         spent += cost
     kept.reverse()
     return kept
+
+
+class TurnCache:
+    """Recent turns per chat, so that a turn needs no history read. An entry is trusted only while
+    its count follows the chat's message count (another process may have added messages)."""
+
+    def __init__(self, max_chats: int = 4096) -> None:
+        self._chats: OrderedDict[str, tuple[int, list[Turn]]] = OrderedDict()
+        self._max = max_chats
+
+    def get(self, chat_id: str, load: Callable[[], tuple[int, list[Turn]]]) -> list[Turn]:
+        """The chat's recent turns, oldest first, loaded on a miss."""
+        entry = self._chats.get(chat_id)
+        if entry is None:
+            entry = load()
+            self._put(chat_id, entry)
+        return list(entry[1])
+
+    def append(self, chat_id: str, count: int, turn: Turn) -> None:
+        """Record that the chat now has `count` messages, the last being `turn`. An entry that
+        missed a message is dropped (the next `get` reloads it)."""
+        entry = self._chats.pop(chat_id, None)
+        if entry is not None and entry[0] == count - 1:
+            turns = [*entry[1], turn][-HISTORY_LIMIT:]
+            self._put(chat_id, (count, turns))
+
+    def _put(self, chat_id: str, entry: tuple[int, list[Turn]]) -> None:
+        self._chats[chat_id] = entry
+        self._chats.move_to_end(chat_id)
+        if len(self._chats) > self._max:
+            self._chats.popitem(last=False)

@@ -1,8 +1,8 @@
 """The `chat`, `message` and `usage` tables.
 
-A turn is two transactions: `begin_turn` reserves the reply's worst-case tokens against the
-user's quota and stores the user's message; `finish_turn` stores the reply and settles the
-reservation with what was really used.
+A turn writes twice: the user's message when it starts, the reply (with the tokens it used added
+to the user's usage) when it ends. Reservations of replies in flight live in the cache
+(lib.chat.quota).
 """
 
 from __future__ import annotations
@@ -17,15 +17,17 @@ from lib.db.records import new_id, record, record_key
 __all__ = [
     "Chat",
     "Message",
-    "Reservation",
-    "begin_turn",
+    "add_reply",
+    "add_user_message",
     "create_chat",
     "delete_chat",
-    "finish_turn",
     "get_chat",
     "get_messages",
     "list_chats",
+    "recent_turns",
     "rename_chat",
+    "tokens_used",
+    "usage_key",
 ]
 
 TITLE_LENGTH = 80
@@ -50,19 +52,6 @@ class Message:
     status: str
     usage: dict[str, int] | None
     created_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """Tokens held for a reply in flight, in the user's usage record for the quota period."""
-
-    period_start: dt.datetime
-    period_end: dt.datetime
-    quota: int | None  # None: unlimited (usage is still recorded)
-    tokens: int
-
-    def key(self, user_id: str) -> str:
-        return f"{user_id}|{self.period_start.isoformat()}"
 
 
 def _chat(row: dict[str, Any] | None) -> Chat | None:
@@ -136,45 +125,38 @@ def get_messages(db: Database, chat_id: str) -> list[Message]:
     return [_message(r) for r in rows or []]
 
 
-_RESERVE = """
-LET $usage_row = (UPSERT ONLY $usage SET user = $user, period_start = $period_start, period_end = $period_end,
-                  used = used ?? 0, reserved = (reserved ?? 0) + $tokens);
-IF $quota != NONE AND $usage_row.used + $usage_row.reserved > $quota { THROW 'kiroshi:quota_exceeded' };
-"""
+def recent_turns(db: Database, chat_id: str, limit: int) -> tuple[int, list[dict[str, str]]]:
+    """The chat's message count and its last `limit` messages as `{"role", "content"}`, oldest first."""
+    count, rows = db.query(
+        "SELECT VALUE message_count FROM ONLY $chat;"
+        "SELECT role, content, seq FROM message WHERE chat = $chat ORDER BY seq DESC LIMIT $n;",
+        {"chat": record("chat", chat_id), "n": limit},
+    )
+    return int(count or 0), [{"role": r["role"], "content": r["content"]} for r in reversed(rows or [])]
 
 
-def begin_turn(db: Database, chat: Chat, content: str, reservation: Reservation, now: dt.datetime) -> Message:
-    """Reserve the turn's tokens and store the user's message (the first one titles the chat).
-
-    Raises Thrown("quota_exceeded") when the reservation does not fit the quota; nothing is stored then.
-    """
-    message_id = new_id()
+def add_user_message(db: Database, chat: Chat, content: str, now: dt.datetime) -> int:
+    """Store the user's message (the first one titles the chat); return the chat's message count."""
     rows = db.transaction(
-        _RESERVE  # noqa: S608 - constant SurrealQL; values are parameters
-        + """
+        """
         LET $counted = (UPDATE ONLY $chat SET message_count += 1, updated_at = $now,
                         title = IF title = '' THEN $title ELSE title END);
         CREATE ONLY $message CONTENT {chat: $chat, seq: $counted.message_count, role: 'user', content: $content,
                                       status: 'complete', created_at: $now};
+        RETURN $counted.message_count;
         """,
         {
-            "usage": record("usage", reservation.key(chat.user_id)),
-            "user": record("user", chat.user_id),
-            "period_start": reservation.period_start,
-            "period_end": reservation.period_end,
-            "tokens": reservation.tokens,
-            "quota": reservation.quota,
             "chat": record("chat", chat.chat_id),
-            "message": record("message", message_id),
+            "message": record("message", new_id()),
             "content": content,
             "title": " ".join(content.split())[:TITLE_LENGTH],
             "now": now,
         },
     )
-    return _message(rows[-1])
+    return int(rows[-1])
 
 
-def finish_turn(
+def add_reply(
     db: Database,
     chat: Chat,
     *,
@@ -182,21 +164,26 @@ def finish_turn(
     content: str,
     status: str,
     usage: dict[str, int],
-    reservation: Reservation,
+    period: tuple[dt.datetime, dt.datetime],
     now: dt.datetime,
-) -> Message:
-    """Store the assistant's reply and settle the reservation with the tokens really used."""
+) -> int:
+    """Store the assistant's reply and add the tokens it used to the user's usage for the quota
+    period, in one transaction; return the chat's message count."""
     rows = db.transaction(
         """
-        UPDATE $usage SET used += $used, reserved -= $tokens;
+        UPSERT $usage SET user = $user, period_start = $period_start, period_end = $period_end,
+                          used = (used ?? 0) + $used;
         LET $counted = (UPDATE ONLY $chat SET message_count += 1, updated_at = $now);
         CREATE ONLY $message CONTENT {chat: $chat, seq: $counted.message_count, role: 'assistant', content: $content,
                                       status: $status, usage: $usage_counts, created_at: $now};
+        RETURN $counted.message_count;
         """,
         {
-            "usage": record("usage", reservation.key(chat.user_id)),
+            "usage": record("usage", usage_key(chat.user_id, period[0])),
+            "user": record("user", chat.user_id),
+            "period_start": period[0],
+            "period_end": period[1],
             "used": usage["prompt_tokens"] + usage["completion_tokens"],
-            "tokens": reservation.tokens,
             "chat": record("chat", chat.chat_id),
             "message": record("message", message_id),
             "content": content,
@@ -205,4 +192,19 @@ def finish_turn(
             "now": now,
         },
     )
-    return _message(rows[-1])
+    db.memo.invalidate(chat.user_id)
+    return int(rows[-1])
+
+
+def usage_key(user_id: str, period_start: dt.datetime) -> str:
+    return f"{user_id}|{period_start.isoformat()}"
+
+
+def tokens_used(db: Database, user_id: str, period_start: dt.datetime) -> int:
+    """Tokens the user's replies used in the quota period starting at `period_start` (memoised)."""
+    key = usage_key(user_id, period_start)
+
+    def load() -> int:
+        return int(db.one("SELECT VALUE used FROM ONLY $usage", {"usage": record("usage", key)}) or 0)
+
+    return db.memo.load(user_id, ("usage", key), load)

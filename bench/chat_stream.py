@@ -1,0 +1,200 @@
+"""Streaming chat through Kiroshi vs straight to the upstream, measured in the same run.
+
+    .venv/bin/python bench/chat_stream.py [--seconds 10] [--tokens 32] [--idle 10000]
+
+Starts the fake OpenAI-compatible upstream and a local runner (embedded SurrealDB on disk, fsync
+on), then reports: time to first token p50/p99 at concurrency 1 and 50 (direct vs Kiroshi, and
+what Kiroshi adds), streamed replies per second at concurrency 50 (direct vs Kiroshi, every reply
+stored), and the runner's memory per idle session with N idle sessions open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.chat import ChatUser  # noqa: E402
+from tests.support.runner import Runner, free_port  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def direct_reply(http: httpx.AsyncClient, url: str, content: str) -> float:
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": content}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    started = time.perf_counter()
+    first = 0.0
+    async with http.stream("POST", url, json=body) as response:
+        async for line in response.aiter_lines():
+            if not first and line.startswith("data:") and '"content"' in line:
+                first = time.perf_counter() - started
+    return first
+
+
+async def kiroshi_reply(ws: object, content: str) -> float:
+    started = time.perf_counter()
+    await ws.send(json.dumps({"type": "message", "content": content}))  # type: ignore[attr-defined]
+    first = 0.0
+    while True:
+        frame = json.loads(await ws.recv())  # type: ignore[attr-defined]
+        if frame["type"] == "delta" and not first:
+            first = time.perf_counter() - started
+        elif frame["type"] == "done":
+            return first
+        elif frame["type"] == "error":
+            raise RuntimeError(frame)
+
+
+async def run_clients(n: int, seconds: float, one_reply) -> tuple[list[float], int]:
+    deadline = time.perf_counter() + seconds
+    ttfts: list[float] = []
+
+    async def client(i: int) -> None:
+        while time.perf_counter() < deadline:
+            ttfts.append(await one_reply(i))
+
+    await asyncio.gather(*(client(i) for i in range(n)))
+    return ttfts, len(ttfts)
+
+
+async def measure(args: argparse.Namespace, upstream: str, runner: Runner) -> dict[str, object]:
+    user = ChatUser.create(runner.url)
+    chats = [user.chat_id] + [user.new_chat() for _ in range(49)]
+    prompt = f"bench [tokens={args.tokens}]"
+    results: dict[str, object] = {}
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=100)) as http:
+        for concurrency in (1, 50):
+            ttfts, count = await run_clients(
+                concurrency, args.seconds, lambda i: direct_reply(http, f"{upstream}/chat/completions", prompt)
+            )
+            results[f"direct c={concurrency}"] = (ttfts, count / args.seconds)
+    ws_base = runner.url.replace("http://", "ws://")
+    sockets = [
+        await connect(f"{ws_base}/chats/{user.user_id}/{chat}/session?auth_token={user.token}", compression=None)
+        for chat in chats
+    ]
+    for ws in sockets:
+        await ws.recv()
+    for concurrency in (1, 50):
+        ttfts, count = await run_clients(concurrency, args.seconds, lambda i: kiroshi_reply(sockets[i], prompt))
+        results[f"kiroshi c={concurrency}"] = (ttfts, count / args.seconds)
+    for ws in sockets:
+        await ws.close()
+    return results
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+async def idle_sessions(runner: Runner, count: int) -> tuple[int, int]:
+    assert runner.process is not None
+    user = ChatUser.create(runner.url)
+    url = user.session_url().replace("http://", "ws://")
+    warm = [await connect(url, compression=None) for _ in range(50)]
+    for ws in warm:
+        await ws.close()
+    await asyncio.sleep(0.5)
+    before = rss_kib(runner.process.pid)
+    sockets = []
+    for start in range(0, count, 500):
+        batch = await asyncio.gather(
+            *(connect(url, compression=None, ping_interval=None) for _ in range(min(500, count - start)))
+        )
+        sockets += batch
+        for ws in batch:
+            await ws.recv()
+    await asyncio.sleep(1.0)
+    after = rss_kib(runner.process.pid)
+    for start in range(0, len(sockets), 500):
+        await asyncio.gather(*(ws.close() for ws in sockets[start : start + 500]))
+    return before, after
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--tokens", type=int, default=32)
+    parser.add_argument("--idle", type=int, default=10_000)
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.idle + 1000)), hard))
+
+    port = free_port()
+    fake = subprocess.Popen([sys.executable, "-m", "tests.support.fake_openai", str(port), str(args.tokens)], cwd=ROOT)
+    data_dir = Path(tempfile.mkdtemp(prefix="kiroshi-chat-bench-"))
+    env = {
+        "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
+        "OPENAI_API_KEY": "bench",
+        "KIROSHI_SOCKETS_PER_USER": "1000000",
+        "KIROSHI_MESSAGES_PER_MINUTE": "100000000",
+        "KIROSHI_FREE_TOKEN_QUOTA": "1000000000000",
+        "KIROSHI_LOG_LEVEL": "WARNING",
+    }
+    runner = Runner(data_dir, env)
+    runner.process = subprocess.Popen(
+        [sys.executable, "-m", "local_runner"],
+        cwd=ROOT,
+        env=runner.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        runner.wait_ready()
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        results = asyncio.run(measure(args, f"http://127.0.0.1:{port}/v1", runner))
+        before, after = asyncio.run(idle_sessions(runner, args.idle)) if args.idle else (0, 0)
+    finally:
+        runner.stop()
+        fake.terminate()
+        fake.wait()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    print(f"{'':22}{'TTFT p50':>10}{'TTFT p99':>10}{'replies/s':>11}")
+    for name, (ttfts, rate) in results.items():
+        print(f"{name:22}{pct(ttfts, 0.5):8.2f}ms{pct(ttfts, 0.99):8.2f}ms{rate:11.1f}")
+    for c in (1, 50):
+        direct, kiroshi = results[f"direct c={c}"], results[f"kiroshi c={c}"]
+        print(
+            f"added first-token time c={c}: p50 {pct(kiroshi[0], 0.5) - pct(direct[0], 0.5):+.2f} ms, "
+            f"p99 {pct(kiroshi[0], 0.99) - pct(direct[0], 0.99):+.2f} ms; "
+            f"replies/s {kiroshi[1] / direct[1]:.1%} of direct"
+        )
+    if args.idle:
+        print(
+            f"idle sessions: {args.idle}, runner RSS {before} KiB -> {after} KiB, "
+            f"{(after - before) / args.idle:.1f} KiB per session"
+        )
+
+
+if __name__ == "__main__":
+    main()
