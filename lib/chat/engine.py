@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from lib.auth.throttle import Throttle
-from lib.chat.history import HISTORY_LIMIT, TurnCache, context_messages, estimate_tokens
+from lib.chat.history import HISTORY_LIMIT, TurnCache, context_messages, estimate_tokens, weighed
 from lib.chat.quota import Quotas, Reservation
 from lib.db import chats
 from lib.db.chats import Chat
@@ -77,7 +77,7 @@ class ReplyJob:
     message_id: str
     reservation: Reservation
     listeners: set[Connection]
-    user_turn: dict[str, str] = field(default_factory=dict)
+    user_turn: tuple[dict[str, str], int] = ({}, 0)
     streaming: bool = True  # until the model's stream ends; only then can `stop` cancel it
     deltas: list[str] = field(default_factory=list)
     final_frame: str | None = None
@@ -178,13 +178,11 @@ class ChatEngine:
         if not rights.allows(chat.model):
             await connection.send(error_frame("model_not_allowed", f"your plan does not include {chat.model}"))
             return
-        user_turn = {"role": "user", "content": data["content"]}
+        user_turn = weighed({"role": "user", "content": data["content"]})
         history = self.turns.get(chat.chat_id, lambda: chats.recent_turns(services.db, chat.chat_id, HISTORY_LIMIT))
-        messages = context_messages([*history, user_turn], settings.context_tokens)
+        messages, prompt_tokens = context_messages([*history, user_turn], settings.context_tokens)
         # The worst case: this context and the longest reply.
-        reservation = self.quotas.reserve(
-            connection.user_id, rights, estimate_tokens(messages) + settings.max_reply_tokens
-        )
+        reservation = self.quotas.reserve(connection.user_id, rights, prompt_tokens + settings.max_reply_tokens)
         if reservation is None:
             await connection.send(error_frame("quota_exceeded", "your token quota for this period is used up"))
             return
@@ -225,7 +223,7 @@ class ChatEngine:
     async def _generate(self, job: ReplyJob, messages: list[dict[str, str]], max_tokens: int) -> None:
         db, chat = self.services.db, job.chat
         stored = asyncio.ensure_future(
-            self._write(chats.add_user_message, db, chat, job.user_turn["content"], self.services.now())
+            self._write(chats.add_user_message, db, chat, job.user_turn[0]["content"], self.services.now())
         )
         usage: Usage | None = None
         status, failure = "complete", None
@@ -279,7 +277,7 @@ class ChatEngine:
                 period=(reservation.period_start, reservation.period_end),
                 now=self.services.now(),
             )
-            self.turns.append(chat.chat_id, count, {"role": "assistant", "content": content})
+            self.turns.append(chat.chat_id, count, weighed({"role": "assistant", "content": content}))
         except Exception:  # the database failing must not leave the socket waiting forever
             log.exception("storing the turn failed")
             failure = UpstreamError("storage_failed", "the reply could not be stored")

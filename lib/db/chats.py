@@ -192,7 +192,7 @@ def add_reply(
             "now": now,
         },
     )
-    db.memo.invalidate(chat.user_id)
+    db.memo.invalidate(chat.user_id, ("usage", usage_key(chat.user_id, period[0])))
     return int(rows[-1])
 
 

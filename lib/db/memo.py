@@ -44,10 +44,16 @@ class Memo:
                 self._size += 1
         return value
 
-    def invalidate(self, owner: str) -> None:
-        """Forget everything of `owner`; call it after the write has committed."""
+    def invalidate(self, owner: str, key: Any = None) -> None:
+        """Forget `owner`'s entry `key` (every entry when None); call it after the write committed.
+
+        Loads of `owner` in flight are not stored either way (conservative, never stale).
+        """
         if not self.enabled:
             return
         with self._lock:
             self._generations[owner] = self._generations.get(owner, 0) + 1
-            self._size -= len(self._entries.pop(owner, {}))
+            if key is None:
+                self._size -= len(self._entries.pop(owner, {}))
+            elif self._entries.get(owner, {}).pop(key, None) is not None:
+                self._size -= 1

@@ -44,13 +44,12 @@ class OpenAICompatible:
             response = await self._client.post("/chat/completions", cast_to=httpx2.Response, body=request, stream=True)
             try:
                 async for line in response.aiter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    payload = line[5:].strip()
-                    if payload == "[DONE]":
-                        return
-                    for item in _items(orjson.loads(payload)):
-                        yield item
+                    # Read to the end even after [DONE]: a fully read response returns its
+                    # connection to the pool; one closed early costs a new TCP connection.
+                    payload = line[5:].strip() if line.startswith("data:") else "[DONE]"
+                    if payload != "[DONE]":
+                        for item in _items(orjson.loads(payload)):
+                            yield item
             finally:
                 await response.aclose()  # on stop this cancels the upstream request
         except openai.APIStatusError as exc:
