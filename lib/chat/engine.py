@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -221,10 +222,8 @@ class ChatEngine:
         return await loop.run_in_executor(self._writes, lambda: function(*args, **kwargs))
 
     async def _generate(self, job: ReplyJob, messages: list[dict[str, str]], max_tokens: int) -> None:
-        db, chat = self.services.db, job.chat
-        stored = asyncio.ensure_future(
-            self._write(chats.add_user_message, db, chat, job.user_turn[0]["content"], self.services.now())
-        )
+        chat, now = job.chat, self.services.now()
+        stored: asyncio.Future[Any] | None = None
         usage: Usage | None = None
         status, failure = "complete", None
         deltas = job.deltas
@@ -238,6 +237,9 @@ class ChatEngine:
                 for listener in tuple(job.listeners):
                     if not await listener.send(frame):
                         job.listeners.discard(listener)
+                if stored is None:
+                    # After the first delta is out: the fsync must not delay the first token.
+                    stored = self._store_user_message(job, now)
         except asyncio.CancelledError:
             status = "stopped"
         except UpstreamError as exc:
@@ -246,7 +248,11 @@ class ChatEngine:
             log.exception("reply failed")
             status, failure = "error", UpstreamError("internal_error", "the reply failed")
         job.streaming = False
-        await self._finish(job, stored, messages, usage, status, failure)
+        await self._finish(job, stored or self._store_user_message(job, now), messages, usage, status, failure)
+
+    def _store_user_message(self, job: ReplyJob, now: dt.datetime) -> asyncio.Future[Any]:
+        content = job.user_turn[0]["content"]
+        return asyncio.ensure_future(self._write(chats.add_user_message, self.services.db, job.chat, content, now))
 
     async def _finish(
         self,
