@@ -7,6 +7,7 @@ from lib.auth.policies import Auth
 from lib.http.pagination import PageQuery
 from lib.http.routing import Route, Router
 from lib.schemas import chats as c
+from lib.schemas import compat as x
 from lib.schemas import subscriptions as s
 from lib.schemas import users as u
 from lib.schemas.base import Message
@@ -152,6 +153,17 @@ ROUTES: tuple[Route, ...] = (
     Route("chats.delete", "DELETE", "/chats/{user_id}/{chat_id}", A.SELF_OR_ADMIN, out=Message, errors=(404,)),
     Route("chats.ticket", "POST", "/chats/{user_id}/{chat_id}/ticket", A.SELF, out=c.TicketOut, errors=(404,)),
     Route("chats.session", "GET", "/chats/{user_id}/{chat_id}/session", A.SELF, errors=(404, 426, 429), websocket=True),
+    # OpenAI-compatible
+    Route(
+        "compat.chat_completions",
+        "POST",
+        "/v1/chat/completions",
+        A.USER,
+        x.CompletionIn,
+        errors=(422, 429, 502),
+        asynchronous=True,
+    ),
+    Route("compat.models", "GET", "/v1/models", A.USER),
     # health and documentation
     Route("health.healthy", "GET", "/healthy", A.PUBLIC),
     Route("health.ready", "GET", "/ready", A.PUBLIC, errors=(503,)),

@@ -57,6 +57,7 @@ STATUS_TITLES = {
     415: "Unsupported media type",
     422: "Validation failed",
     426: "Upgrade required (a WebSocket endpoint)",
+    502: "The model server failed",
     429: "Rate limited",
     503: "Dependency unavailable",
 }

@@ -16,6 +16,7 @@ from lib.db import users
 from lib.db.connection import Database, open_database
 from lib.db.migrations import apply_migrations
 from lib.events import EventBus, MemoryBus
+from lib.llm import LLM
 from lib.payments import PaymentVerifier, TrustingVerifier
 
 __all__ = ["Services", "create_services", "get_services", "reset_services"]
@@ -32,6 +33,7 @@ class Services:
     clock: Clock
     tokens: TokenCodec
     payments: PaymentVerifier = field(default_factory=TrustingVerifier)
+    model_client: LLM | None = None  # created on first use: the openai package is heavy
     login_per_account: Throttle = field(init=False)
     login_per_address: Throttle = field(init=False)
     register_per_address: Throttle = field(init=False)
@@ -47,6 +49,16 @@ class Services:
 
     def now(self) -> dt.datetime:
         return self.clock()
+
+    @property
+    def llm(self) -> LLM:
+        """The model client (OPENAI_BASE_URL / OPENAI_API_KEY), created on first use."""
+        if self.model_client is None:
+            from lib.llm.openai import OpenAICompatible  # noqa: PLC0415 - only model users pay for it
+
+            s = self.settings
+            self.model_client = OpenAICompatible(s.openai_base_url, s.openai_api_key, s.upstream_timeout_seconds)
+        return self.model_client
 
     def close(self) -> None:
         self.db.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
@@ -20,7 +20,7 @@ from lib.chat.access import owned_chat, socket_principal
 from lib.chat.engine import ChatEngine, Connection, error_frame
 from lib.errors import ApiError, NotFound, PayloadTooLarge, RateLimited, UnprocessableContent
 from lib.http import json
-from lib.http.dispatch import dispatch, problem_response
+from lib.http.dispatch import dispatch, dispatch_async, problem_response
 from lib.http.messages import HttpRequest
 from lib.http.routing import Router
 from lib.llm import LLM
@@ -58,12 +58,9 @@ class RunnerApp:
         self.router = router
         # One thread per core: Argon2id is memory-hard, more threads than cores only thrash the caches.
         self.executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="offload")
-        if llm is None:
-            from lib.llm.openai import OpenAICompatible  # noqa: PLC0415 - the openai package is heavy
-
-            settings = services.settings
-            llm = OpenAICompatible(settings.openai_base_url, settings.openai_api_key, settings.upstream_timeout_seconds)
-        self.engine = ChatEngine(services, llm)
+        if llm is not None:
+            services.model_client = llm
+        self.engine = ChatEngine(services, services.llm)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -113,14 +110,30 @@ class RunnerApp:
         except ApiError as error:
             response = problem_response(error, "-")
         else:
-            if route.offload:
+            if route.asynchronous:
+                response = await dispatch_async(route, params, request, self.services)
+            elif route.offload:
                 loop = asyncio.get_running_loop()
                 response = await loop.run_in_executor(self.executor, dispatch, route, params, request, self.services)
             else:
                 response = dispatch(route, params, request, self.services)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        if response.stream is not None:
+            await self._stream(response.stream, send)
+            return
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else response.body})
+
+    @staticmethod
+    async def _stream(chunks: AsyncIterator[bytes], send: Send) -> None:
+        try:
+            async for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        except OSError:  # the client went away: stop generating (the stream settles its quota)
+            pass
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
 
     # -- WebSocket ----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ __all__ = [
     "Chat",
     "Message",
     "add_reply",
+    "add_usage",
     "add_user_message",
     "create_chat",
     "delete_chat",
@@ -194,6 +195,23 @@ def add_reply(
     )
     db.memo.invalidate(chat.user_id, ("usage", usage_key(chat.user_id, period[0])))
     return int(rows[-1])
+
+
+def add_usage(db: Database, user_id: str, period: tuple[dt.datetime, dt.datetime], tokens: int) -> None:
+    """Add tokens used outside a chat (the OpenAI-compatible endpoint) to the user's period usage."""
+    key = usage_key(user_id, period[0])
+    db.query(
+        "UPSERT $usage SET user = $user, period_start = $period_start, period_end = $period_end, "
+        "used = (used ?? 0) + $used",
+        {
+            "usage": record("usage", key),
+            "user": record("user", user_id),
+            "period_start": period[0],
+            "period_end": period[1],
+            "used": tokens,
+        },
+    )
+    db.memo.invalidate(user_id, ("usage", key))
 
 
 def usage_key(user_id: str, period_start: dt.datetime) -> str:

@@ -10,7 +10,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +21,13 @@ from lib.auth.principal import Principal, authenticate, bearer_token
 from lib.errors import ApiError, BadRequest, PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
 from lib.events.outbox import relay_outbox
 from lib.http import json
+from lib.http.background_loop import run_coroutine
 from lib.http.messages import HttpRequest, HttpResponse, Reply
 from lib.http.routing import Route, Router
 from lib.logging import log_request
 from lib.services import Services
 
-__all__ = ["Call", "dispatch", "dispatch_request", "problem_response"]
+__all__ = ["Call", "dispatch", "dispatch_async", "dispatch_request", "problem_response"]
 
 log = logging.getLogger("kiroshi.http")
 
@@ -94,6 +95,9 @@ def _validated(route: Route, kind: str, data: Any) -> dict[str, Any]:
 def _answer(route: Route, result: Any, request_id: str) -> HttpResponse:
     reply = result if isinstance(result, Reply) else Reply(result)
     headers = {"x-request-id": request_id, **{k.lower(): v for k, v in reply.headers.items()}}
+    if isinstance(reply.body, AsyncIterator):
+        headers["content-type"] = reply.content_type or "text/event-stream"
+        return HttpResponse(reply.status or route.status, b"", headers, stream=reply.body)
     if reply.content_type is not None:
         headers["content-type"] = reply.content_type
         body = reply.body if isinstance(reply.body, bytes) else str(reply.body).encode()
@@ -122,26 +126,64 @@ def _publish_events(services: Services) -> None:
         log.exception("outbox relay failed")
 
 
-def dispatch(route: Route, path: Mapping[str, str], request: HttpRequest, services: Services) -> HttpResponse:
-    """Serve one request for a matched route. Never raises."""
-    started = time.perf_counter()
+def _request_id(request: HttpRequest) -> str:
     request_id = request.headers.get("x-request-id", "")
-    if not _REQUEST_ID.match(request_id):
-        request_id = secrets.token_hex(8)
-    call = None
+    return request_id if _REQUEST_ID.match(request_id) else secrets.token_hex(8)
+
+
+def _failed(route: Route, error: Exception, request_id: str) -> HttpResponse:
+    if isinstance(error, ApiError):
+        return problem_response(error, request_id)
+    log.error("unhandled error in %s", route.name, exc_info=error, extra={"request_id": request_id})
+    return problem_response(ApiError(), request_id)
+
+
+def _done(call: Call | None, request: HttpRequest, route: Route, response: HttpResponse, started: float) -> None:
+    user_id = call.principal.user_id if call is not None and call.principal is not None else None
+    request_id = response.headers.get("x-request-id", "-")
+    log_request(request, route.name, response.status, time.perf_counter() - started, request_id, user_id)
+
+
+def dispatch(route: Route, path: Mapping[str, str], request: HttpRequest, services: Services) -> HttpResponse:
+    """Serve one request for a matched route. Never raises.
+
+    A coroutine route runs on the background loop, its stream (if any) read to the end: sync
+    front doors answer it whole.
+    """
+    if route.asynchronous:
+        return run_coroutine(_buffered(dispatch_async(route, path, request, services)))
+    started, request_id, call = time.perf_counter(), _request_id(request), None
     try:
         call = _call(route, path, request, services, request_id)
         response = _answer(route, route.handler()(call), request_id)
         if route.method != "GET":
             _publish_events(services)
-    except ApiError as error:
-        response = problem_response(error, request_id)
-    except Exception:  # the one place that turns any bug into a clean 500
-        log.exception("unhandled error in %s", route.name, extra={"request_id": request_id})
-        response = problem_response(ApiError(), request_id)
-    user_id = call.principal.user_id if call is not None and call.principal is not None else None
-    log_request(request, route.name, response.status, time.perf_counter() - started, request_id, user_id)
+    except Exception as error:  # the one place that turns any failure into a problem answer
+        response = _failed(route, error, request_id)
+    _done(call, request, route, response, started)
     return response
+
+
+async def dispatch_async(
+    route: Route, path: Mapping[str, str], request: HttpRequest, services: Services
+) -> HttpResponse:
+    """`dispatch` for routes whose handler is a coroutine (it awaits the model)."""
+    started, request_id, call = time.perf_counter(), _request_id(request), None
+    try:
+        call = _call(route, path, request, services, request_id)
+        response = _answer(route, await route.handler()(call), request_id)
+    except Exception as error:  # the one place that turns any failure into a problem answer
+        response = _failed(route, error, request_id)
+    _done(call, request, route, response, started)
+    return response
+
+
+async def _buffered(pending: Awaitable[HttpResponse]) -> HttpResponse:
+    response = await pending
+    if response.stream is None:
+        return response
+    body = b"".join([chunk async for chunk in response.stream])
+    return HttpResponse(response.status, response.body + body, response.headers)
 
 
 def dispatch_request(router: Router, request: HttpRequest, services: Services) -> HttpResponse:

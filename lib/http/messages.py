@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ class HttpResponse:
     status: int
     body: bytes
     headers: dict[str, str]
+    stream: AsyncIterator[bytes] | None = None  # a streamed body (server-sent events), sent after `body`
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ class Route:
     offload: bool = False  # CPU-heavy (password hashing): the runner runs it off the event loop
     errors: tuple[int, ...] = ()
     websocket: bool = False  # a long-lived WebSocket function (the runner upgrades it)
+    asynchronous: bool = False  # `async def handler`: awaited on the runner's loop (model calls)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["LLM", "UpstreamError", "Usage"]
 
@@ -31,8 +31,11 @@ class UpstreamError(Exception):
 class LLM(Protocol):
     adapter: str
 
-    def stream(self, model: str, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str | Usage]:
+    def stream(
+        self, model: str, messages: list[dict[str, str]], max_tokens: int, options: dict[str, Any] | None = None
+    ) -> AsyncIterator[str | Usage]:
         """Yield each text delta in order, then (when the server reports it) the Usage.
+        `options` are passed through (sampling parameters: temperature, top_p, stop, ...).
 
         Raises UpstreamError; cancelling the iteration cancels the upstream request.
         """

@@ -32,8 +32,11 @@ class OpenAICompatible:
             timeout=httpx2.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
         )
 
-    async def stream(self, model: str, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str | Usage]:
+    async def stream(
+        self, model: str, messages: list[dict[str, str]], max_tokens: int, options: dict[str, Any] | None = None
+    ) -> AsyncIterator[str | Usage]:
         request: dict[str, Any] = {
+            **(options or {}),
             "model": model,
             "messages": messages,
             "max_tokens": max_tokens,

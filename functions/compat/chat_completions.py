@@ -1,0 +1,22 @@
+"""POST /v1/chat/completions — any authenticated caller (a Kiroshi token as the API key).
+
+OpenAI-compatible, streaming (server-sent events) or not, with the same model access, quota and
+usage accounting as the chat session: the official OpenAI SDKs work against Kiroshi."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.chat.completions import complete, open_completion, stream_completion
+from lib.http.dispatch import Call
+from lib.http.messages import Reply
+
+
+async def handler(call: Call) -> Reply | dict[str, Any]:
+    user_id = call.caller.user_id
+    reservation, request = open_completion(call.services, user_id, call.body)
+    if call.body["stream"]:
+        include_usage = bool((call.body.get("stream_options") or {}).get("include_usage"))
+        events = stream_completion(call.services, user_id, reservation, request, include_usage)
+        return Reply(events, content_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return await complete(call.services, user_id, reservation, request)
