@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint types unit bench clean
+.PHONY: run test lint types bench bench-chat clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: lint types
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/auth_throughput.py
+
+bench-chat: $(BIN)/.installed
+	$(BIN)/python bench/chat_stream.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

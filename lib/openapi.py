@@ -44,6 +44,16 @@ Decisions where the API contract is silent:
   contract is 409 `contract_expired`; a refunded one 409 `already_refunded`. A refunded contract
   ends at the refund (or at its start, if it had not started) and carries `refund_amount`.
 - Deleting a user deletes their subscriber record and contracts with the account.
+- Chats list newest first by creation (stable pages). A chat's `title` is set from its first message.
+  Messages carry `status`: `complete`, `stopped` (the user sent stop) or `error` (the model failed).
+- The chat session (`GET /chats/{user_id}/{chat_id}/session`) is a WebSocket: JSON text frames as in
+  the README; `done` also carries `finish_reason` (`stop` or `stopped`). Error frame codes:
+  invalid_json, unknown_type, invalid_message, message_too_long, unsupported_frame, reply_in_progress,
+  nothing_to_stop, rate_limited, quota_exceeded, model_not_allowed, upstream_error,
+  upstream_timeout, upstream_unavailable, storage_failed. Close codes: 1009 frame over 64 KiB, 4401
+  credentials revoked, 1001 server shutting down.
+- `/v1/chat/completions` accepts OpenAI's common parameters (temperature, top_p, stop, penalties,
+  seed, max_tokens, stream, stream_options); a quota refusal there is 429 `quota_exceeded`.
 """
 
 STATUS_TITLES = {

@@ -15,15 +15,20 @@ from lib.services import create_services
 log = logging.getLogger("kiroshi")
 
 
-def _serve() -> int:
+def _serve(only: str) -> int:
     import uvicorn  # noqa: PLC0415
 
-    from functions.routes import router  # noqa: PLC0415
+    from functions.routes import ROUTES  # noqa: PLC0415
+    from lib.http.routing import Router  # noqa: PLC0415
     from local_runner.app import RunnerApp  # noqa: PLC0415
 
     settings = load_settings()
     services = create_services(settings)
-    app = RunnerApp(services, router)
+    # Compose runs the HTTP functions and the WebSocket function as separate services.
+    routes = [
+        r for r in ROUTES if only == "all" or r.websocket == (only == "websocket") or r.name.startswith("health.")
+    ]
+    app = RunnerApp(services, Router(routes))
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -81,7 +86,13 @@ def _set_role(email: str, role: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_runner", description=__doc__)
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="serve the API (the default)")
+    serve = commands.add_parser("serve", help="serve the API (the default)")
+    serve.add_argument(
+        "--only",
+        choices=["all", "http", "websocket"],
+        default="all",
+        help="serve only the HTTP functions, or only the WebSocket session (and health)",
+    )
     for verb, help_text in (("promote", "make the account an admin"), ("demote", "make the admin a user")):
         command = commands.add_parser(verb, help=help_text)
         command.add_argument("email")
@@ -92,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             return _set_role(args.email, "admin")
         if args.command == "demote":
             return _set_role(args.email, "user")
-        return _serve()
+        return _serve(getattr(args, "only", "all"))
     except (ConfigError, DatabaseLocked) as exc:
         print(f"kiroshi: {exc}", file=sys.stderr)  # noqa: T201
         return 2
