@@ -27,5 +27,5 @@ def check_dependencies(services: Services) -> dict[str, dict[str, Any]]:
     return {
         "database": _check(services.db.adapter, services.db.ping),
         "cache": _check(services.cache.adapter, lambda: services.cache.get("kiroshi:ready")),
-        "message_queue": _check(services.bus.adapter, lambda: None),
+        "message_queue": _check(services.bus.adapter, getattr(services.bus, "ping", lambda: None)),
     }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lib.auth.throttle import Throttle
 from lib.auth.tokens import TokenCodec
@@ -16,6 +18,7 @@ from lib.db import users
 from lib.db.connection import Database, open_database
 from lib.db.migrations import apply_migrations
 from lib.events import EventBus, MemoryBus
+from lib.events.outbox import relay_outbox
 from lib.llm import LLM
 from lib.payments import PaymentVerifier, TrustingVerifier
 
@@ -34,6 +37,7 @@ class Services:
     tokens: TokenCodec
     payments: PaymentVerifier = field(default_factory=TrustingVerifier)
     model_client: LLM | None = None  # created on first use: the openai package is heavy
+    relay_hook: Callable[[], None] | None = None  # set by a process that relays the outbox in the background
     login_per_account: Throttle = field(init=False)
     login_per_address: Throttle = field(init=False)
     register_per_address: Throttle = field(init=False)
@@ -50,6 +54,25 @@ class Services:
     def now(self) -> dt.datetime:
         return self.clock()
 
+    def events_written(self) -> None:
+        """Domain events were written to the outbox: publish them (in the background when a relay
+        loop runs, else now; a bus that is down leaves them pending)."""
+        if self.relay_hook is not None:
+            self.relay_hook()
+            return
+        try:
+            relay_outbox(self.db, self.bus)
+        except Exception:  # events stay in the outbox; the next write relays them
+            log.exception("outbox relay failed")
+
+    def signal(self, subject: str, payload: dict[str, Any]) -> None:
+        """Publish a best-effort signal between instances (revocations, stop). Losing one must
+        never fail the request: the database stays the truth."""
+        try:
+            self.bus.publish(subject, payload)
+        except Exception:  # the bus is down: sessions re-check their token on every message
+            log.warning("could not publish %s", subject)
+
     @property
     def llm(self) -> LLM:
         """The model client (OPENAI_BASE_URL / OPENAI_API_KEY), created on first use."""
@@ -61,6 +84,10 @@ class Services:
         return self.model_client
 
     def close(self) -> None:
+        for adapter in (self.bus, self.cache):
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                close()
         self.db.close()
 
 
@@ -79,11 +106,27 @@ def create_services(settings: Settings, *, clock: Clock = utc_now, cache: Cache 
     return Services(
         settings=settings,
         db=db,
-        cache=cache or MemoryCache(),
-        bus=MemoryBus(),
+        cache=cache or _cache(settings),
+        bus=_bus(settings),
         clock=clock,
         tokens=TokenCodec(settings, clock),
     )
+
+
+def _cache(settings: Settings) -> Cache:
+    if not settings.redis_url:
+        return MemoryCache()
+    from lib.cache.redis import RedisCache  # noqa: PLC0415 - only processes configured for Redis load it
+
+    return RedisCache(settings.redis_url)
+
+
+def _bus(settings: Settings) -> EventBus:
+    if not settings.nats_url:
+        return MemoryBus()
+    from lib.events.nats import NatsBus  # noqa: PLC0415 - only processes configured for NATS load it
+
+    return NatsBus(settings.nats_url)
 
 
 _lock = threading.Lock()

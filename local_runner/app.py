@@ -9,6 +9,7 @@ loop. Chat sessions live on the loop, driven by lib.chat.engine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -19,6 +20,7 @@ from urllib.parse import parse_qsl
 from lib.chat.access import owned_chat, socket_principal
 from lib.chat.engine import ChatEngine, Connection, error_frame
 from lib.errors import ApiError, NotFound, PayloadTooLarge, RateLimited, UnprocessableContent
+from lib.events.outbox import relay_outbox
 from lib.http import json
 from lib.http.dispatch import dispatch, dispatch_async, problem_response
 from lib.http.messages import HttpRequest
@@ -35,6 +37,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 SHUTDOWN_GRACE_SECONDS = 10.0
+RELAY_INTERVAL_SECONDS = 1.0
 
 
 class AsgiSocket:
@@ -165,9 +168,7 @@ class RunnerApp:
             await self._deny(scope, send, error)
             return
         await send({"type": "websocket.accept"})
-        connection = await self.engine.open(
-            principal.user_id, principal.claims.jti, chat, AsgiSocket(send), session, last_index
-        )
+        connection = await self.engine.open(principal.claims, chat, AsgiSocket(send), session, last_index)
         try:
             await self._serve_socket(connection, receive)
         finally:
@@ -207,12 +208,33 @@ class RunnerApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                relay = asyncio.create_task(self._relay_outbox())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                relay.cancel()
                 await self.engine.shutdown(SHUTDOWN_GRACE_SECONDS)
                 await self.engine.llm.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _relay_outbox(self) -> None:
+        """Publish outbox events in the background: when a write asks, and every second (so that
+        events written while the bus was down go out once it is back)."""
+        loop, wake = asyncio.get_running_loop(), asyncio.Event()
+
+        def wake_up() -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        self.services.relay_hook = wake_up
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=RELAY_INTERVAL_SECONDS)
+            wake.clear()
+            try:
+                while await loop.run_in_executor(None, relay_outbox, self.services.db, self.services.bus):
+                    pass
+            except Exception:  # the database or the bus is down: try again on the next round
+                log.warning("outbox relay failed; retrying", exc_info=True)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)

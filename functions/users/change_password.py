@@ -15,5 +15,5 @@ def handler(call: Call) -> dict[str, Any]:
     user = target_user(call)
     confirm_password(call, user)
     users.set_password(call.services.db, user.user_id, hash_password(call.body["new_password"]), call.services.now())
-    call.services.bus.publish("kiroshi.revocations", {"user_id": user.user_id, "all": True})
+    call.services.signal("kiroshi.revocations", {"user_id": user.user_id, "all": True})
     return {"message": "Password changed; sign in again"}

@@ -13,5 +13,5 @@ from lib.http.dispatch import Call
 def handler(call: Call) -> dict[str, Any]:
     user = target_user(call)
     users.delete_user(call.services.db, user)
-    call.services.bus.publish("kiroshi.revocations", {"user_id": user.user_id, "all": True})
+    call.services.signal("kiroshi.revocations", {"user_id": user.user_id, "all": True})
     return {"message": "User deleted"}

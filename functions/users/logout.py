@@ -13,5 +13,5 @@ def handler(call: Call) -> dict[str, Any]:
     claims = call.caller.claims
     expires_at = dt.datetime.fromtimestamp(claims.expires_at, dt.UTC)
     users.revoke_token(call.services.db, claims.jti, claims.user_id, expires_at)
-    call.services.bus.publish("kiroshi.revocations", {"jti": claims.jti, "user_id": claims.user_id})
+    call.services.signal("kiroshi.revocations", {"jti": claims.jti, "user_id": claims.user_id})
     return {"message": "Logged out"}

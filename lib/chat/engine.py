@@ -21,14 +21,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from lib.auth.principal import principal_for
 from lib.auth.throttle import Throttle
+from lib.auth.tokens import TokenClaims
 from lib.chat.history import HISTORY_LIMIT, TurnCache, context_messages, estimate_tokens, weighed
 from lib.chat.quota import Quotas, Reservation
+from lib.chat.replay import LocalReplay, Replay
 from lib.db import chats
 from lib.db.chats import Chat
 from lib.db.records import new_id
 from lib.entitlements import entitlements_for
-from lib.errors import RateLimited
+from lib.errors import RateLimited, Unauthorized
 from lib.llm import LLM, UpstreamError, Usage
 
 if TYPE_CHECKING:
@@ -41,6 +44,7 @@ log = logging.getLogger("kiroshi.chat")
 CLOSE_REVOKED = 4401
 CLOSE_GOING_AWAY = 1001
 SESSION_SECONDS = 3600
+RUNNING_TTL_SECONDS = 15 * 60  # bounds a "reply in progress" mark left by a crashed instance
 RESUME_GRACE_SECONDS = 60
 
 
@@ -54,12 +58,20 @@ class Transport(Protocol):
 class Connection:
     """One client socket on one chat."""
 
-    user_id: str
-    jti: str
+    claims: TokenClaims
     chat: Chat
     session_token: str
     transport: Transport
     closed: bool = False
+    follower: asyncio.Task[None] | None = None  # forwards a reply running on another instance
+
+    @property
+    def user_id(self) -> str:
+        return self.claims.user_id
+
+    @property
+    def jti(self) -> str:
+        return self.claims.jti
 
     async def send(self, frame: str) -> bool:
         if self.closed:
@@ -89,6 +101,18 @@ class ReplyJob:
         return self.final_frame is None
 
 
+def _running(chat_id: str) -> str:
+    return f"reply-running:{chat_id}"
+
+
+def _replay(services: Services) -> Replay:
+    if not services.settings.redis_url:
+        return LocalReplay()
+    from lib.cache.redis import RedisReplay  # noqa: PLC0415 - only with Redis configured
+
+    return RedisReplay(services.settings.redis_url)
+
+
 def _frame(**fields: Any) -> str:
     return orjson.dumps(fields).decode()
 
@@ -110,7 +134,11 @@ class ChatEngine:
         s = services.settings
         self._messages = Throttle(services.cache, "chat-messages", s.messages_per_minute, 60)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._unsubscribe = services.bus.subscribe("kiroshi.revocations", self._on_revocation)
+        self.replay: Replay = _replay(services)
+        self._unsubscribe = [
+            services.bus.subscribe("kiroshi.revocations", self._on_revocation),
+            services.bus.subscribe("kiroshi.chat.stop", self._on_stop),
+        ]
 
     # -- connections -------------------------------------------------------------------------
 
@@ -123,17 +151,19 @@ class ChatEngine:
         return session_token if owner == f"{user_id}|{chat_id}" else None
 
     async def open(
-        self, user_id: str, jti: str, chat: Chat, transport: Transport, session_token: str | None, last_index: int
+        self, claims: TokenClaims, chat: Chat, transport: Transport, session_token: str | None, last_index: int
     ) -> Connection:
         """Register the socket, send the `session` frame, and when resuming, replay what the
         client missed of a reply in progress (from `last_index` + 1) before the live rest."""
         self._loop = asyncio.get_running_loop()
         token = session_token or secrets.token_urlsafe(24)
-        self.services.cache.set(f"chat-session:{token}", f"{user_id}|{chat.chat_id}", SESSION_SECONDS)
-        connection = Connection(user_id, jti, chat, token, transport)
-        self.connections.setdefault(user_id, set()).add(connection)
+        self.services.cache.set(f"chat-session:{token}", f"{claims.user_id}|{chat.chat_id}", SESSION_SECONDS)
+        connection = Connection(claims, chat, token, transport)
+        self.connections.setdefault(claims.user_id, set()).add(connection)
         await connection.send(_frame(type="session", session_token=token))
         job = self.jobs.get(chat.chat_id)
+        if session_token is not None and job is None:
+            connection.follower = asyncio.create_task(self._follow(connection, last_index))
         if session_token is not None and job is not None:
             missed = job.deltas[last_index + 1 :]
             first = len(job.deltas) - len(missed)
@@ -145,8 +175,16 @@ class ChatEngine:
                 await connection.send(job.final_frame)
         return connection
 
+    async def _follow(self, connection: Connection, last_index: int) -> None:
+        """Relay a reply that another instance generates (from the shared replay stream)."""
+        async for frame in self.replay.follow(connection.chat.chat_id, last_index):
+            if not await connection.send(frame):
+                return
+
     def close(self, connection: Connection) -> None:
         connection.closed = True
+        if connection.follower is not None:
+            connection.follower.cancel()
         self.connections.get(connection.user_id, set()).discard(connection)
         job = self.jobs.get(connection.chat.chat_id)
         if job is not None:
@@ -175,6 +213,12 @@ class ChatEngine:
             await connection.send(refusal)
             return
         chat, services, settings = connection.chat, self.services, self.services.settings
+        try:
+            principal_for(services, connection.claims)  # a revocation whose broadcast was lost
+        except Unauthorized:
+            self.close(connection)
+            await connection.transport.close(CLOSE_REVOKED)
+            return
         rights = entitlements_for(services, connection.user_id)
         if not rights.allows(chat.model):
             await connection.send(error_frame("model_not_allowed", f"your plan does not include {chat.model}"))
@@ -187,8 +231,14 @@ class ChatEngine:
         if reservation is None:
             await connection.send(error_frame("quota_exceeded", "your token quota for this period is used up"))
             return
+        if services.cache.add(_running(chat.chat_id), 1, RUNNING_TTL_SECONDS) > 1:  # on another instance
+            services.cache.add(_running(chat.chat_id), -1, RUNNING_TTL_SECONDS)
+            self.quotas.release(reservation)
+            await connection.send(error_frame("reply_in_progress", "a reply to this chat is in progress"))
+            return
         job = ReplyJob(chat, new_id(), reservation, {connection}, user_turn=user_turn)
         self.jobs[chat.chat_id] = job
+        self.replay.start(chat.chat_id)
         job.task = asyncio.create_task(self._generate(job, messages, settings.max_reply_tokens))
 
     def _check_message(self, connection: Connection, data: dict[str, Any]) -> str | None:
@@ -209,11 +259,25 @@ class ChatEngine:
         return None
 
     async def _stop(self, connection: Connection) -> None:
-        job = self.jobs.get(connection.chat.chat_id)
-        if job is None or not job.streaming or job.task is None:
+        chat_id = connection.chat.chat_id
+        if self._stop_local(chat_id):
+            return
+        if self.services.cache.get(_running(chat_id)) in (None, "0"):
             await connection.send(error_frame("nothing_to_stop", "no reply is in progress"))
             return
+        self.services.signal("kiroshi.chat.stop", {"chat_id": chat_id})  # the instance generating it stops
+
+    def _stop_local(self, chat_id: str) -> bool:
+        job = self.jobs.get(chat_id)
+        if job is None or not job.streaming or job.task is None:
+            return False
         job.task.cancel()
+        return True
+
+    def _on_stop(self, _subject: str, payload: dict[str, Any]) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._stop_local, str(payload.get("chat_id")))
 
     # -- generating a reply ------------------------------------------------------------------
 
@@ -234,6 +298,7 @@ class ChatEngine:
                     continue
                 frame = _frame(type="delta", content=item, index=len(deltas))
                 deltas.append(item)
+                self.replay.push(chat.chat_id, frame)
                 for listener in tuple(job.listeners):
                     if not await listener.send(frame):
                         job.listeners.discard(listener)
@@ -289,6 +354,7 @@ class ChatEngine:
             failure = UpstreamError("storage_failed", "the reply could not be stored")
         finally:
             self.quotas.release(reservation)
+            self.services.cache.add(_running(chat.chat_id), -1, RUNNING_TTL_SECONDS)
         if failure is not None:
             job.final_frame = error_frame(failure.code, failure.message)
         else:
@@ -298,6 +364,7 @@ class ChatEngine:
                 usage=counts,
                 finish_reason="stop" if status == "complete" else "stopped",
             )
+        self.replay.finish(chat.chat_id, job.final_frame)
         for listener in tuple(job.listeners):
             await listener.send(job.final_frame)
         job.listeners.clear()
@@ -338,8 +405,12 @@ class ChatEngine:
                 self.close(connection)
                 with contextlib.suppress(Exception):
                     await connection.transport.close(CLOSE_GOING_AWAY)
-        self._unsubscribe()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
         self._writes.shutdown(wait=True)
+        close = getattr(self.replay, "close", None)
+        if close is not None:
+            await close()
 
 
 _background_tasks: set[asyncio.Task[Any]] = set()

@@ -19,7 +19,6 @@ from marshmallow import ValidationError
 from lib.auth.policies import Auth, authorize
 from lib.auth.principal import Principal, authenticate, bearer_token
 from lib.errors import ApiError, BadRequest, PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
-from lib.events.outbox import relay_outbox
 from lib.http import json
 from lib.http.background_loop import run_coroutine
 from lib.http.messages import HttpRequest, HttpResponse, Reply
@@ -119,13 +118,6 @@ def _call(route: Route, path: Mapping[str, str], request: HttpRequest, services:
     return Call(route, path, body, query, principal, services, request, request_id)
 
 
-def _publish_events(services: Services) -> None:
-    try:
-        relay_outbox(services.db, services.bus)
-    except Exception:  # events stay in the outbox; the next write (or the relay loop) sends them
-        log.exception("outbox relay failed")
-
-
 def _request_id(request: HttpRequest) -> str:
     request_id = request.headers.get("x-request-id", "")
     return request_id if _REQUEST_ID.match(request_id) else secrets.token_hex(8)
@@ -157,7 +149,7 @@ def dispatch(route: Route, path: Mapping[str, str], request: HttpRequest, servic
         call = _call(route, path, request, services, request_id)
         response = _answer(route, route.handler()(call), request_id)
         if route.method != "GET":
-            _publish_events(services)
+            services.events_written()
     except Exception as error:  # the one place that turns any failure into a problem answer
         response = _failed(route, error, request_id)
     _done(call, request, route, response, started)
