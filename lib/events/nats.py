@@ -3,12 +3,14 @@
 Domain events (`kiroshi.events.>`) go to a JetStream stream with `Nats-Msg-Id` de-duplication and
 are acknowledged before `publish` returns; other subjects are core NATS signals between instances
 (revocations, stop). The client runs on its own event loop thread, so sync and async callers
-share it; it reconnects forever, and `publish` fails fast while it is disconnected.
+share it. It starts even when NATS is down, connects and reconnects forever (subscriptions follow),
+and `publish` fails fast while it is disconnected.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from typing import Any
 
 import nats
 import orjson
-from nats.js.api import StreamConfig
+from nats.js.api import DeliverPolicy, StreamConfig
 
 __all__ = ["NatsBus"]
 
@@ -35,40 +37,73 @@ class NatsBus:
     adapter = "nats"
 
     def __init__(self, url: str) -> None:
-        self._loop = asyncio.new_event_loop()
-        threading.Thread(target=self._loop.run_forever, name="kiroshi-nats", daemon=True).start()
-        self._nc: Any = self._run(self._connect(url), timeout=None)
+        self._url = url
+        self._nc: Any = None
+        self._subscriptions: list[tuple[str, Any]] = []
         self._stream_ready = False
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, name="kiroshi-nats", daemon=True)
+        self._thread.start()
+        connecting = asyncio.run_coroutine_threadsafe(self._connect(), self._loop)
+        with contextlib.suppress(TimeoutError):
+            connecting.result(timeout=3)  # usually connected at once; if not, it keeps trying
+
+    def _serve(self) -> None:
+        self._loop.run_forever()
+        self._loop.close()
 
     def _run(self, coroutine: Any, timeout: float | None = ACK_TIMEOUT_SECONDS) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
-    async def _connect(self, url: str) -> Any:
-        return await nats.connect(
-            url,
-            name="kiroshi",
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-            retry_on_failed_connect=True,
-            connect_timeout=2,
-            error_cb=self._on_error,
-        )
+    async def _connect(self) -> None:
+        while self._nc is None:
+            try:
+                nc = await nats.connect(
+                    self._url,
+                    name="kiroshi",
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    connect_timeout=2,
+                    error_cb=self._on_error,
+                )
+            except Exception as exc:
+                log.warning("nats: cannot connect yet (%s)", exc)
+                await asyncio.sleep(1)
+                continue
+            self._nc = nc
+            for subject, callback in self._subscriptions:
+                await self._subscribe(subject, callback)
+
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
 
     async def _on_error(self, error: Exception) -> None:
         log.warning("nats: %s", error)
 
     async def _publish(self, subject: str, data: bytes, msg_id: str | None) -> None:
-        if not self._nc.is_connected:
+        if not self.connected:
             raise BusUnavailable("NATS is not connected")
         if not subject.startswith(EVENTS):
             await self._nc.publish(subject, data)
             return
+        js = await self._jetstream()
+        await js.publish(subject, data, headers={"Nats-Msg-Id": msg_id} if msg_id else None)
+
+    async def _jetstream(self) -> Any:
         js = self._nc.jetstream(timeout=ACK_TIMEOUT_SECONDS)
         if not self._stream_ready:
             await js.add_stream(StreamConfig(name=STREAM, subjects=[f"{EVENTS}>"], duplicate_window=600.0))
             self._stream_ready = True
-        await js.publish(subject, data, headers={"Nats-Msg-Id": msg_id} if msg_id else None)
+        return js
+
+    async def _subscribe(self, subject: str, callback: Any) -> Any:
+        """Domain events are read from the stream (de-duplicated, new ones only); signals are core."""
+        if subject.startswith(EVENTS):
+            js = await self._jetstream()
+            return await js.subscribe(subject, cb=callback, deliver_policy=DeliverPolicy.NEW, manual_ack=False)
+        return await self._nc.subscribe(subject, cb=callback)
 
     def publish(self, subject: str, payload: dict[str, Any], *, msg_id: str | None = None) -> None:
         """Raises BusUnavailable (or a timeout) when NATS cannot take the message now."""
@@ -81,19 +116,27 @@ class NatsBus:
             except Exception:  # a subscriber's bug must not stop the subscription
                 log.exception("event handler failed for %s", message.subject)
 
-        subscription = self._run(self._nc.subscribe(subject, cb=deliver), timeout=None)
+        async def register() -> Any:
+            self._subscriptions.append((subject, deliver))
+            return await self._subscribe(subject, deliver) if self._nc is not None else None
+
+        subscription = self._run(register(), timeout=None)
 
         def unsubscribe() -> None:
-            if self._nc.is_connected:
+            self._subscriptions[:] = [s for s in self._subscriptions if s[1] is not deliver]
+            if subscription is not None and self.connected:
                 self._run(subscription.unsubscribe())
 
         return unsubscribe
 
     def ping(self) -> None:
-        if not self._nc.is_connected:
+        if not self.connected:
             raise BusUnavailable("NATS is not connected")
         self._run(self._nc.flush(timeout=1))
 
     def close(self) -> None:
-        self._run(self._nc.drain(), timeout=5)
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                self._run(self._nc.close(), timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
