@@ -71,6 +71,7 @@ class Settings:
     messages_per_minute: int = 20
     sockets_per_user: int = 16
     upstream_timeout_seconds: int = 60
+    client_ip_header: str = ""  # e.g. x-real-ip behind Nginx; unset: the socket's peer address
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some settings changed (tests use it)."""
@@ -175,6 +176,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         messages_per_minute=_int(env, "KIROSHI_MESSAGES_PER_MINUTE", 20, 1),
         sockets_per_user=_int(env, "KIROSHI_SOCKETS_PER_USER", 16, 1),
         upstream_timeout_seconds=_int(env, "KIROSHI_UPSTREAM_TIMEOUT_SECONDS", 60, 1),
+        client_ip_header=env.get("KIROSHI_CLIENT_IP_HEADER", "").strip().lower(),
     )
 
 

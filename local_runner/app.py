@@ -89,21 +89,21 @@ class RunnerApp:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    @staticmethod
-    def _request(scope: Scope, body: bytes) -> HttpRequest:
+    def _request(self, scope: Scope, body: bytes) -> HttpRequest:
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             key = name.decode("latin-1")
             text = value.decode("latin-1")
             headers[key] = f"{headers[key]}, {text}" if key in headers else text
         client = scope.get("client")
+        trusted = self.services.settings.client_ip_header  # only the proxy's own header, when configured
         return HttpRequest(
             method=scope["method"],
             path=scope["path"],
             headers=headers,
             query=dict(parse_qsl(scope["query_string"].decode("latin-1"))),
             body=body,
-            client_addr=client[0] if client else "",
+            client_addr=headers.get(trusted, "") if trusted else (client[0] if client else ""),
         )
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:

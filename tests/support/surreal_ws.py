@@ -25,7 +25,7 @@ async def main(port: int, engine_url: str) -> None:
                 await connection.send(await engine.execute(frame))
 
     async with serve(rpc, "127.0.0.1", port, subprotocols=["cbor"], max_size=None):  # type: ignore[list-item]
-        print("ready", flush=True)  # noqa: T201
+        print("ready", flush=True)
         await asyncio.Future()
 
 
