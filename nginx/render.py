@@ -10,10 +10,10 @@ TEMPLATE = Path(__file__).with_name("kiroshi.conf.template")
 
 COMPOSE = {
     "workers": "auto",
-    "pid": "/tmp/nginx.pid",
+    "pid": "/var/run/nginx.pid",
     "error_log": "/dev/stderr",
     "access_log": "/dev/stdout",
-    "temp": "/tmp",
+    "temp": "/var/cache/nginx",
     "listen": "80",
     "auth_rate": "10r/s",
     "auth_burst": "20",

@@ -4,17 +4,22 @@ the reply streams that let a chat client resume on any instance."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 import redis
 import redis.asyncio as redis_asyncio
 
+from lib.errors import ServiceUnavailable
+
 __all__ = ["RedisCache", "RedisReplay"]
 
 log = logging.getLogger("kiroshi.cache")
+
+T = TypeVar("T")
 
 # INCR, then set the window's expiry only on the first hit: atomic in Redis.
 _HIT = """
@@ -29,41 +34,63 @@ return 0
 """
 
 
+def _unavailable(method: Callable[..., T]) -> Callable[..., T]:
+    """Redis down is a 503 for the request that needed it, never a 500."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as exc:
+            log.warning("redis unavailable: %s", exc)
+            raise ServiceUnavailable("the cache is unavailable", code="cache_unavailable") from exc
+
+    return wrapper
+
+
 class RedisCache:
     adapter = "redis"
 
     def __init__(self, url: str) -> None:
         self._redis: Any = redis.Redis.from_url(
-            url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30, decode_responses=True
+            url, socket_timeout=1, socket_connect_timeout=1, health_check_interval=30, decode_responses=True
         )
         self._hit = self._redis.register_script(_HIT)
         self._unhit = self._redis.register_script(_UNHIT)
 
+    @_unavailable
     def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
         count, ttl = self._hit(keys=[key], args=[window_seconds, 1])
         return int(count), max(1, int(ttl))
 
+    @_unavailable
     def add(self, key: str, amount: int, ttl_seconds: int) -> int:
         count, _ = self._hit(keys=[key], args=[ttl_seconds, amount])
         return int(count)
 
+    @_unavailable
     def unhit(self, key: str) -> None:
         self._unhit(keys=[key], args=[])
 
+    @_unavailable
     def reset(self, key: str) -> None:
         self._redis.delete(key)
 
+    @_unavailable
     def get(self, key: str) -> str | None:
         value = self._redis.get(key)
         return None if value is None else str(value)
 
+    @_unavailable
     def set(self, key: str, value: str, ttl_seconds: int) -> None:
         self._redis.set(key, value, ex=ttl_seconds)
 
+    @_unavailable
     def take(self, key: str) -> str | None:
         value = self._redis.getdel(key)
         return None if value is None else str(value)
 
+    @_unavailable
     def ping(self) -> None:
         self._redis.ping()
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import nats
+import nats.js.errors
 import orjson
 from nats.js.api import DeliverPolicy, StreamConfig
 
@@ -89,7 +90,12 @@ class NatsBus:
             await self._nc.publish(subject, data)
             return
         js = await self._jetstream()
-        await js.publish(subject, data, headers={"Nats-Msg-Id": msg_id} if msg_id else None)
+        headers = {"Nats-Msg-Id": msg_id} if msg_id else None
+        try:
+            await js.publish(subject, data, headers=headers)
+        except nats.js.errors.NoStreamResponseError:  # a new or reset server: create the stream again
+            self._stream_ready = False
+            await (await self._jetstream()).publish(subject, data, headers=headers)
 
     async def _jetstream(self) -> Any:
         js = self._nc.jetstream(timeout=ACK_TIMEOUT_SECONDS)

@@ -79,3 +79,14 @@ def test_the_openapi_document_lists_every_route() -> None:
         operation = document["paths"][route.path][route.method.lower()]
         assert operation["security"] == [{"bearerAuth": []}]
         assert "401" in operation["responses"]
+
+
+def test_the_compose_nginx_config_is_rendered_from_the_template() -> None:
+    import sys
+    from pathlib import Path
+
+    nginx = Path(__file__).resolve().parents[2] / "nginx"
+    sys.path.insert(0, str(nginx))
+    from render import COMPOSE, render
+
+    assert (nginx / "compose.conf").read_text() == render(COMPOSE)
