@@ -167,6 +167,7 @@ ROUTES: tuple[Route, ...] = (
     # health and documentation
     Route("health.healthy", "GET", "/healthy", A.PUBLIC),
     Route("health.ready", "GET", "/ready", A.PUBLIC, errors=(503,)),
+    Route("health.metrics", "GET", "/metrics", A.PUBLIC),
     Route("meta.openapi", "GET", "/openapi.json", A.PUBLIC),
     Route("meta.docs", "GET", "/docs", A.PUBLIC),
     Route("meta.docs_asset", "GET", "/docs/{asset}", A.PUBLIC, errors=(404,)),

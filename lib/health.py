@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from lib.metrics import ADAPTER_UP
+
 if TYPE_CHECKING:
     from lib.services import Services
 
@@ -24,8 +26,11 @@ def _check(adapter: str, probe: Callable[[], object]) -> dict[str, Any]:
 
 
 def check_dependencies(services: Services) -> dict[str, dict[str, Any]]:
-    return {
+    checks = {
         "database": _check(services.db.adapter, services.db.ping),
         "cache": _check(services.cache.adapter, lambda: services.cache.get("kiroshi:ready")),
         "message_queue": _check(services.bus.adapter, getattr(services.bus, "ping", lambda: None)),
     }
+    for name, check in checks.items():
+        ADAPTER_UP.labels(name).set(1 if check["status"] == "ok" else 0)
+    return checks

@@ -12,6 +12,7 @@ from typing import Any
 
 from lib.http import json
 from lib.http.messages import HttpRequest
+from lib.loki import LokiHandler, LokiShipper
 
 __all__ = ["JsonFormatter", "configure_logging", "log_request"]
 
@@ -36,12 +37,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry).decode()
 
 
-def configure_logging(level: str = "INFO") -> None:
+_loki: LokiShipper | None = None
+
+
+def configure_logging(level: str = "INFO", loki_url: str = "") -> None:
+    """JSON lines on stdout; also to Loki in the background when `loki_url` is set."""
+    global _loki
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    if loki_url:
+        _loki = LokiShipper(loki_url)
+        root.addHandler(LokiHandler(_loki, JsonFormatter()))
 
 
 def log_request(
@@ -65,6 +74,9 @@ def log_request(
         "path": request.path,  # the path only: query strings may carry tokens
         "client": request.client_addr,
     }
+    line = json.dumps(entry).decode()
     stream = sys.stdout
-    stream.write(json.dumps(entry).decode() + "\n")
+    stream.write(line + "\n")
     stream.flush()
+    if _loki is not None:
+        _loki.ship("info", line)

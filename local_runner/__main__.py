@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("email")
     args = parser.parse_args(argv)
     try:
-        configure_logging(load_settings().log_level)
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.loki_url)
         if args.command == "promote":
             return _set_role(args.email, "admin")
         if args.command == "demote":

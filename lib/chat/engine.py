@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from lib.db.records import new_id
 from lib.entitlements import entitlements_for
 from lib.errors import RateLimited, Unauthorized
 from lib.llm import LLM, UpstreamError, Usage
+from lib.metrics import FIRST_TOKEN, LIVE_SESSIONS, REPLIES_IN_PROGRESS, TOKENS_STREAMED, UPSTREAM_ERRORS
 
 if TYPE_CHECKING:
     from lib.services import Services
@@ -160,6 +162,7 @@ class ChatEngine:
         self.services.cache.set(f"chat-session:{token}", f"{claims.user_id}|{chat.chat_id}", SESSION_SECONDS)
         connection = Connection(claims, chat, token, transport)
         self.connections.setdefault(claims.user_id, set()).add(connection)
+        LIVE_SESSIONS.inc()
         await connection.send(_frame(type="session", session_token=token))
         job = self.jobs.get(chat.chat_id)
         if session_token is not None and job is None:
@@ -182,6 +185,8 @@ class ChatEngine:
                 return
 
     def close(self, connection: Connection) -> None:
+        if not connection.closed:
+            LIVE_SESSIONS.dec()
         connection.closed = True
         if connection.follower is not None:
             connection.follower.cancel()
@@ -286,7 +291,8 @@ class ChatEngine:
         return await loop.run_in_executor(self._writes, lambda: function(*args, **kwargs))
 
     async def _generate(self, job: ReplyJob, messages: list[dict[str, str]], max_tokens: int) -> None:
-        chat, now = job.chat, self.services.now()
+        chat, now, started = job.chat, self.services.now(), time.perf_counter()
+        REPLIES_IN_PROGRESS.inc()
         stored: asyncio.Future[Any] | None = None
         usage: Usage | None = None
         status, failure = "complete", None
@@ -303,6 +309,7 @@ class ChatEngine:
                     if not await listener.send(frame):
                         job.listeners.discard(listener)
                 if stored is None:
+                    FIRST_TOKEN.observe(time.perf_counter() - started)
                     # After the first delta is out: the fsync must not delay the first token.
                     stored = self._store_user_message(job, now)
         except asyncio.CancelledError:
@@ -313,6 +320,10 @@ class ChatEngine:
             log.exception("reply failed")
             status, failure = "error", UpstreamError("internal_error", "the reply failed")
         job.streaming = False
+        REPLIES_IN_PROGRESS.dec()
+        TOKENS_STREAMED.inc(len(deltas))
+        if failure is not None:
+            UPSTREAM_ERRORS.labels(failure.code).inc()
         await self._finish(job, stored or self._store_user_message(job, now), messages, usage, status, failure)
 
     def _store_user_message(self, job: ReplyJob, now: dt.datetime) -> asyncio.Future[Any]:

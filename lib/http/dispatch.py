@@ -24,6 +24,7 @@ from lib.http.background_loop import run_coroutine
 from lib.http.messages import HttpRequest, HttpResponse, Reply
 from lib.http.routing import Route, Router
 from lib.logging import log_request
+from lib.metrics import REQUEST_SECONDS, REQUESTS
 from lib.services import Services
 
 __all__ = ["Call", "dispatch", "dispatch_async", "dispatch_request", "problem_response"]
@@ -133,7 +134,10 @@ def _failed(route: Route, error: Exception, request_id: str) -> HttpResponse:
 def _done(call: Call | None, request: HttpRequest, route: Route, response: HttpResponse, started: float) -> None:
     user_id = call.principal.user_id if call is not None and call.principal is not None else None
     request_id = response.headers.get("x-request-id", "-")
-    log_request(request, route.name, response.status, time.perf_counter() - started, request_id, user_id)
+    seconds = time.perf_counter() - started
+    REQUESTS.labels(route.name, str(response.status)).inc()
+    REQUEST_SECONDS.labels(route.name).observe(seconds)
+    log_request(request, route.name, response.status, seconds, request_id, user_id)
 
 
 def dispatch(route: Route, path: Mapping[str, str], request: HttpRequest, services: Services) -> HttpResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -157,3 +158,26 @@ def test_the_bootstrap_admin_is_promoted_at_start_if_it_exists(tmp_path: Path) -
         assert me["metadata"]["role"] == "admin"
     finally:
         restarted.stop()
+
+
+def test_logs_reach_loki_without_secrets_and_metrics_count_requests(tmp_path: Path) -> None:
+    from tests.support.loki_receiver import LokiReceiver
+
+    receiver = LokiReceiver()
+    runner = Runner(tmp_path, {"KIROSHI_LOKI_URL": receiver.url, "KIROSHI_LOG_LEVEL": "INFO"}).start()
+    try:
+        _, email = _register(runner.url, 7)
+        token = httpx.post(f"{runner.url}/users/login", json={"email": email, "password": PASSWORD}).json()["token"]
+        httpx.get(f"{runner.url}/auth?auth_token={token}", headers={"Authorization": f"Bearer {token}"})
+        metrics = httpx.get(f"{runner.url}/metrics").text
+        deadline = time.monotonic() + 10
+        while not any('"route":"users.me"' in line for line in receiver.lines()):
+            assert time.monotonic() < deadline, "no access line reached Loki"
+            time.sleep(0.2)
+    finally:
+        runner.stop()
+        receiver.stop()
+    shipped = "\n".join(receiver.lines())
+    assert '"route":"users.login"' in shipped
+    assert PASSWORD not in shipped and token not in shipped and "auth_token" not in shipped
+    assert 'kiroshi_requests_total{route="users.login",status="200"} 1.0' in metrics
