@@ -83,11 +83,8 @@ def _classify(message: str) -> QueryFailed:
 class Database:
     """A thread-safe facade over one SDK connection. Results are plain Python values."""
 
-    def __init__(self, connection: Any, *, embedded: bool, lock_file: IO[str] | None = None) -> None:
-        from lib.db.wire import EmbeddedWire  # noqa: PLC0415
-
-        self._conn = connection
-        self._wire = EmbeddedWire(connection) if embedded else connection
+    def __init__(self, wire: Any, *, embedded: bool, lock_file: IO[str] | None = None) -> None:
+        self._wire = wire
         # Embedded handles serve threads concurrently; a remote socket takes one call at a time.
         self._serial = None if embedded else threading.Lock()
         self._lock_file = lock_file
@@ -151,7 +148,7 @@ class Database:
             return
         self.closed = True
         try:
-            self._conn.close()
+            self._wire.close()
         finally:
             if self._lock_file is not None:
                 self._lock_file.close()
@@ -182,24 +179,41 @@ def _lock(settings: Settings) -> IO[str] | None:
     return lock_file
 
 
+def _wire(settings: Settings) -> Any:
+    """The connection for the URL's scheme: embedded, a server over WebSocket, or (through the
+    SDK, which costs ~300 ms to import) a server over HTTP."""
+    from lib.db.wire import EmbeddedWire, RemoteWire  # noqa: PLC0415
+
+    scheme = settings.database_url.split("://", 1)[0]
+    if settings.embedded_database:
+        wire: Any = EmbeddedWire(settings.database_url)
+    elif scheme in ("ws", "wss"):
+        wire = RemoteWire(settings.database_url)
+    else:
+        import surrealdb  # noqa: PLC0415
+
+        wire = surrealdb.Surreal(settings.database_url)
+    if not settings.embedded_database and settings.database_user:
+        credentials = {"user": settings.database_user, "pass": str(settings.database_pass)}
+        if isinstance(wire, RemoteWire):
+            wire.remember("signin", [credentials])
+        else:
+            wire.signin({"username": settings.database_user, "password": settings.database_pass})
+    wire.use(settings.database_namespace, settings.database_name)
+    return wire
+
+
 def open_database(settings: Settings) -> Database:
     """Open the configured database, lock it if embedded, and select namespace and database.
 
     Raises DatabaseLocked when another process holds the embedded data directory.
     """
-    import surrealdb  # noqa: PLC0415 - ~250 ms; only functions that touch the database pay it
-
     prepare_engine_environment()
     lock_file = _lock(settings)
     try:
-        connection: Any = surrealdb.Surreal(settings.database_url)
-        if settings.embedded_database:
-            connection.connect()  # remote connections connect on first use
-        if not settings.embedded_database and settings.database_user:
-            connection.signin({"username": settings.database_user, "password": settings.database_pass})
-        connection.use(settings.database_namespace, settings.database_name)
+        wire = _wire(settings)
     except BaseException:
         if lock_file is not None:
             lock_file.close()
         raise
-    return Database(connection, embedded=settings.embedded_database, lock_file=lock_file)
+    return Database(wire, embedded=settings.embedded_database, lock_file=lock_file)

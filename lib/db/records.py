@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from lib.db.wire import RecordID
+
 __all__ = ["new_id", "record", "record_key"]
 
 
@@ -13,10 +15,8 @@ def new_id() -> str:
     return secrets.token_hex(13)
 
 
-def record(table: str, key: str) -> Any:
-    """The SDK's RecordID for `table:⟨key⟩` (keys are always strings)."""
-    from surrealdb import RecordID  # noqa: PLC0415 - loaded with the database
-
+def record(table: str, key: str) -> RecordID:
+    """The RecordID of `table:⟨key⟩` (keys are always strings)."""
     return RecordID(table, key)
 
 
