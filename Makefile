@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint types bench bench-chat clean
+.PHONY: run test lint types bench bench-chat package-aws clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,19 @@ bench: $(BIN)/.installed
 
 bench-chat: $(BIN)/.installed
 	$(BIN)/python bench/chat_stream.py
+
+# Package the AWS deployment with the Serverless Framework v3 from the npm registry (no account needed).
+package-aws:
+	rm -rf .serverless-build && mkdir -p .serverless-build/app
+	cd .serverless-build && npm install --no-audit --no-fund --silent serverless@3 serverless-python-requirements@6
+	cp -r serverless.yml lambda_handlers.py functions lib requirements.txt .serverless-build/app/
+	cd .serverless-build/app && ln -s ../node_modules node_modules && \
+	  AWS_ACCESS_KEY_ID=offline AWS_SECRET_ACCESS_KEY=offline SLS_TELEMETRY_DISABLED=1 \
+	  ../node_modules/.bin/serverless package --stage offline
+	@ls -l .serverless-build/app/.serverless/kiroshi.zip
+
+serverless.yml: functions/routes.py lib/platform/serverless.py
+	$(BIN)/python -m lib.platform.serverless > $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

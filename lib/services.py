@@ -144,9 +144,7 @@ def get_services() -> Services:
 
 
 def reset_services(services: Services | None = None) -> None:
-    """Install `services` as the process-wide instance (None closes and forgets it)."""
+    """Install `services` as the process-wide instance (None forgets it; its owner closes it)."""
     global _services
     with _lock:
-        if _services is not None and services is None:
-            _services.close()
         _services = services

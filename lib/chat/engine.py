@@ -157,12 +157,9 @@ class ChatEngine:
     ) -> Connection:
         """Register the socket, send the `session` frame, and when resuming, replay what the
         client missed of a reply in progress (from `last_index` + 1) before the live rest."""
-        self._loop = asyncio.get_running_loop()
         token = session_token or secrets.token_urlsafe(24)
         self.services.cache.set(f"chat-session:{token}", f"{claims.user_id}|{chat.chat_id}", SESSION_SECONDS)
-        connection = Connection(claims, chat, token, transport)
-        self.connections.setdefault(claims.user_id, set()).add(connection)
-        LIVE_SESSIONS.inc()
+        connection = self.attach(claims, chat, transport, token)
         await connection.send(_frame(type="session", session_token=token))
         job = self.jobs.get(chat.chat_id)
         if session_token is not None and job is None:
@@ -176,6 +173,14 @@ class ChatEngine:
                 await connection.send(_frame(type="delta", content=delta, index=first + offset))
             if job.final_frame is not None:
                 await connection.send(job.final_frame)
+        return connection
+
+    def attach(self, claims: TokenClaims, chat: Chat, transport: Transport, session_token: str = "") -> Connection:
+        """Register a socket whose session was opened before (API Gateway calls once per frame)."""
+        self._loop = asyncio.get_running_loop()
+        connection = Connection(claims, chat, session_token, transport)
+        self.connections.setdefault(claims.user_id, set()).add(connection)
+        LIVE_SESSIONS.inc()
         return connection
 
     async def _follow(self, connection: Connection, last_index: int) -> None:
