@@ -91,7 +91,7 @@ def _summary(route: Route) -> tuple[str, str]:
 def _responses(route: Route) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "success"}
     if route.out is not None:
-        ok["content"] = {"application/json": {"schema": route.out}}
+        ok["content"] = {"application/json": {"schema": route.schema_class("out")}}
     responses: dict[str, Any] = {str(route.status): ok}
     codes = set(route.errors)
     if route.body is not None:
@@ -124,11 +124,12 @@ def _operation(route: Route) -> dict[str, Any]:
         {"in": "path", "name": name, "required": True, "schema": {"type": "string"}} for name in route.params
     ]
     if route.query is not None:
-        parameters.append({"in": "query", "schema": route.query})
+        parameters.append({"in": "query", "schema": route.schema_class("query")})
     if parameters:
         operation["parameters"] = parameters
     if route.body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+        body = route.schema_class("body")
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     if route.auth is not Auth.PUBLIC:
         operation["security"] = [{"bearerAuth": []}]
     return operation

@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
-
-from passlib.hash import argon2
+from typing import Any
 
 __all__ = ["MAX_LENGTH", "MIN_LENGTH", "hash_password", "is_common", "verify_password", "waste_time"]
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 
-_hasher = argon2.using(type="ID", memory_cost=19 * 1024, time_cost=2, parallelism=1)
+
+@functools.cache
+def _hasher() -> Any:
+    from passlib.hash import argon2  # noqa: PLC0415 - only functions that hash pay for passlib
+
+    return argon2.using(type="ID", memory_cost=19 * 1024, time_cost=2, parallelism=1)
 
 
 def hash_password(password: str) -> str:
-    return str(_hasher.hash(password))
+    return str(_hasher().hash(password))
 
 
 def verify_password(password: str, password_hash: str) -> bool:
     try:
-        return bool(_hasher.verify(password, password_hash))
+        return bool(_hasher().verify(password, password_hash))
     except ValueError:  # a malformed stored hash never lets anyone in
         return False
 

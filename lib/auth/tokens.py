@@ -7,8 +7,6 @@ import math
 import secrets
 from dataclasses import dataclass
 
-import jwt
-
 from lib.clock import Clock
 from lib.config import Settings
 from lib.errors import Unauthorized
@@ -58,6 +56,8 @@ class TokenCodec:
             "iss": self._issuer,
             "aud": self._audience,
         }
+        import jwt  # noqa: PLC0415 - pyjwt pulls in cryptography when installed: only token users pay
+
         return jwt.encode(payload, self._key, algorithm=ALGORITHM), claims
 
     def verify(self, token: str) -> TokenClaims:
@@ -73,6 +73,8 @@ class TokenCodec:
 
     @functools.lru_cache(maxsize=16_384)  # noqa: B019 - one codec per process, cache bounded
     def _verified(self, token: str) -> TokenClaims:
+        import jwt  # noqa: PLC0415
+
         try:
             payload = jwt.decode(
                 token,

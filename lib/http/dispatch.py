@@ -14,8 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import ValidationError
-
 from lib.auth.policies import Auth, authorize
 from lib.auth.principal import Principal, authenticate, bearer_token
 from lib.errors import ApiError, BadRequest, PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
@@ -84,6 +82,8 @@ def _validated(route: Route, kind: str, data: Any) -> dict[str, Any]:
     schema = route.schema(kind)
     if schema is None:
         return {}
+    from marshmallow import ValidationError  # noqa: PLC0415 - loaded with the route's schema anyway
+
     try:
         return schema.load(data)  # type: ignore[no-any-return]
     except ValidationError as exc:

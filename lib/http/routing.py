@@ -5,15 +5,17 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from marshmallow import Schema
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
 from werkzeug.routing import Map, Rule
 
 from lib.auth.policies import Auth
 from lib.errors import MethodNotAllowed, NotFound
+
+if TYPE_CHECKING:
+    from marshmallow import Schema
 
 __all__ = ["Route", "Router"]
 
@@ -26,9 +28,9 @@ class Route:
     method: str
     path: str
     auth: Auth
-    body: type[Schema] | None = None
-    out: type[Schema] | None = None
-    query: type[Schema] | None = None
+    body: str | None = None  # "module:Class": lib/schemas/<module>.py, or lib/<dotted.module>
+    out: str | None = None
+    query: str | None = None
     status: int = 200
     offload: bool = False  # CPU-heavy (password hashing): the runner runs it off the event loop
     errors: tuple[int, ...] = ()
@@ -59,10 +61,19 @@ class Route:
             self._cache["handler"] = importlib.import_module(self.module).handler
         return self._cache["handler"]  # type: ignore[no-any-return]
 
+    def schema_class(self, kind: str) -> type[Schema] | None:
+        """The class of the route's `body`, `out` or `query` schema, imported on first use."""
+        name = getattr(self, kind)
+        if name is None:
+            return None
+        module, _, attribute = name.partition(":")
+        package = f"lib.{module}" if "." in module else f"lib.schemas.{module}"
+        return getattr(importlib.import_module(package), attribute)  # type: ignore[no-any-return]
+
     def schema(self, kind: str) -> Schema | None:
         """A cached instance of the route's `body`, `out` or `query` schema."""
         if kind not in self._cache:
-            cls = getattr(self, kind)
+            cls = self.schema_class(kind)
             self._cache[kind] = cls() if cls is not None else None
         return self._cache[kind]  # type: ignore[no-any-return]
 

@@ -8,11 +8,13 @@ share a SurrealDB server. There is no SurrealDB server binary here; this is neve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from typing import Any
 
 from surrealdb._surrealdb_ext import AsyncEmbeddedDB
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 
 async def main(port: int, engine_url: str) -> None:
@@ -20,9 +22,10 @@ async def main(port: int, engine_url: str) -> None:
     await engine.connect()
 
     async def rpc(connection: ServerConnection) -> None:
-        async for frame in connection:
-            if isinstance(frame, bytes):  # the SDK's requests are CBOR, answered as the engine writes them
-                await connection.send(await engine.execute(frame))
+        with contextlib.suppress(ConnectionClosed):  # clients that exit without a close frame
+            async for frame in connection:
+                if isinstance(frame, bytes):  # CBOR requests, answered as the engine writes them
+                    await connection.send(await engine.execute(frame))
 
     async with serve(rpc, "127.0.0.1", port, subprotocols=["cbor"], max_size=None):  # type: ignore[list-item]
         print("ready", flush=True)
