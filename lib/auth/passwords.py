@@ -7,6 +7,7 @@ Hashing and verifying take ~25 ms of CPU and release the GIL: routes that call t
 from __future__ import annotations
 
 import functools
+import threading
 from importlib import resources
 from typing import Any
 
@@ -16,11 +17,20 @@ MIN_LENGTH = 8
 MAX_LENGTH = 128
 
 
+_hasher_lock = threading.Lock()
+
+
 @functools.cache
-def _hasher() -> Any:
+def _configured_hasher() -> Any:
     from passlib.hash import argon2  # noqa: PLC0415 - only functions that hash pay for passlib
 
     return argon2.using(type="ID", memory_cost=19 * 1024, time_cost=2, parallelism=1)
+
+
+def _hasher() -> Any:
+    # passlib's lazy `passlib.hash` module is not safe to import from two threads at once.
+    with _hasher_lock:
+        return _configured_hasher()
 
 
 def hash_password(password: str) -> str:

@@ -28,11 +28,11 @@ def test_acknowledged_registrations_survive_sigkill(tmp_path: Path) -> None:
     runner = Runner(tmp_path).start()
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
-            acknowledged = [
-                email for status, email in pool.map(lambda i: _register(runner.url, i), range(24)) if status == 201
-            ]
+            results = list(pool.map(lambda i: _register(runner.url, i), range(24)))
+        acknowledged = [email for status, email in results if status == 201]
+        statuses = [status for status, _ in results]
         runner.kill()
-        assert len(acknowledged) == 24
+        assert len(acknowledged) == 24, statuses
         restarted = Runner(tmp_path, port=runner.port).start()
         try:
             for email in acknowledged:
