@@ -3,11 +3,11 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint types bench bench-chat package-aws clean
+.PHONY: run test lint types audit bench bench-chat package-aws clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -23,6 +23,9 @@ types: $(BIN)/.installed
 
 test: lint types
 	$(BIN)/pytest
+
+audit: $(BIN)/.installed
+	$(BIN)/python security/audit.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/auth_throughput.py
