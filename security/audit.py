@@ -63,7 +63,7 @@ def main() -> int:
         f"{len(findings)} known vulnerable"
     )
     for finding in findings:
-        print("  " + finding)  # noqa: T201
+        print("  " + finding)
     return 1 if findings else 0
 
 

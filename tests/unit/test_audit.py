@@ -13,7 +13,7 @@ from audit import DATABASE, offline_findings  # noqa: E402
 def test_the_offline_database_flags_vulnerable_versions_and_passes_fixed_ones(tmp_path: Path) -> None:
     findings = offline_findings({"pyjwt": "2.3.0", "werkzeug": "3.1.9", "jinja2": "3.1.4"})
 
-    assert sorted(f.split(":")[0] for f in findings) == ["jinja2 3.1.4"] * 3 + ["pyjwt 2.3.0"]
+    assert sorted(f.split(":")[0] for f in findings) == ["jinja2 3.1.4"] * 3 + ["pyjwt 2.3.0"] * 2
     assert offline_findings({"pyjwt": "2.15.1"}) == []
 
 
