@@ -54,8 +54,13 @@ def test_no_route_logs_or_echoes_a_secret(
         path = route.path.replace("{user_id}", account.user_id).replace("{chat_id}", chat_id)
         for param in route.params:
             path = path.replace("{" + param + "}", "x")
-        answer = client.request(route.method, path, json_body=body if route.body else None, token=account.token,
-                                query={"auth_token": ticket, "session_token": account.token})
+        answer = client.request(
+            route.method,
+            path,
+            json_body=body if route.body else None,
+            token=account.token,
+            query={"auth_token": ticket, "session_token": account.token},
+        )
         answers[route.name] = answer.body.decode(errors="replace")
 
     lines = [JsonFormatter().format(record) for record in caplog.records] + capsys.readouterr().out.splitlines()
