@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import random
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -127,3 +128,9 @@ def test_acknowledged_writes_survive_sigkill_under_load(tmp_path: Path) -> None:
 
 def _user_id(url: str, token: str) -> str:
     return str(http.get(f"{url}/auth", headers={"Authorization": f"Bearer {token}"}).json()["user_id"])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_client() -> Iterator[None]:
+    yield
+    http.close()
