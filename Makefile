@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint types audit bench bench-chat package-aws clean
+.PHONY: run test lint types fuzz audit bench bench-chat package-aws clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ types: $(BIN)/.installed
 
 test: lint types
 	$(BIN)/pytest
+
+fuzz: $(BIN)/.installed
+	$(BIN)/python -m tests.support.fuzz --max-examples 100
 
 audit: $(BIN)/.installed
 	$(BIN)/python security/audit.py

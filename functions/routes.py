@@ -170,6 +170,7 @@ ROUTES: tuple[Route, ...] = (
         "subscriptions:BuyIn",
         "subscriptions:BuyOut",
         status=201,
+        also=(200,),
         errors=(402, 404, 409),
     ),
     Route(

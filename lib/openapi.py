@@ -92,8 +92,8 @@ def _responses(route: Route) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "success"}
     if route.out is not None:
         ok["content"] = {"application/json": {"schema": route.schema_class("out")}}
-    responses: dict[str, Any] = {str(route.status): ok}
-    codes = set(route.errors)
+    responses: dict[str, Any] = {str(status): ok for status in (route.status, *route.also)}
+    codes = set(route.errors) | {503}  # every function answers 503 while a dependency is down
     if route.body is not None:
         codes |= {400, 413, 415, 422}
     if route.query is not None:

@@ -101,7 +101,7 @@ class RunnerApp:
             method=scope["method"],
             path=scope["path"],
             headers=headers,
-            query=dict(parse_qsl(scope["query_string"].decode("latin-1"))),
+            query=dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
             body=body,
             client_addr=headers.get(trusted, "") if trusted else (client[0] if client else ""),
         )
@@ -145,7 +145,7 @@ class RunnerApp:
         route, params = self.router.match("GET", scope["path"])
         if not route.websocket:
             raise NotFound("no WebSocket endpoint here", code="no_such_endpoint")
-        query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+        query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         principal = socket_principal(self.services, query.get("auth_token", ""), params["user_id"], params["chat_id"])
         chat = owned_chat(self.services, params["user_id"], params["chat_id"])
         if self.engine.socket_count(principal.user_id) >= self.services.settings.sockets_per_user:

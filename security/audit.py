@@ -59,8 +59,7 @@ def main() -> int:
     versions = installed()
     findings = offline_findings(versions)
     print(
-        f"offline audit of {len(versions)} installed packages against {DATABASE.name}: "
-        f"{len(findings)} known vulnerable"
+        f"offline audit of {len(versions)} installed packages against {DATABASE.name}: {len(findings)} known vulnerable"
     )
     for finding in findings:
         print("  " + finding)

@@ -34,6 +34,7 @@ class Route:
     status: int = 200
     offload: bool = False  # CPU-heavy (password hashing): the runner runs it off the event loop
     errors: tuple[int, ...] = ()
+    also: tuple[int, ...] = ()  # other success statuses with the same answer (a replayed purchase: 200)
     websocket: bool = False  # a long-lived WebSocket function (the runner upgrades it)
     asynchronous: bool = False  # `async def handler`: awaited on the runner's loop (model calls)
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -94,7 +95,23 @@ class Router:
             name, params = self._adapter.match(path, method=method)
         except WerkzeugNotFound:
             raise NotFound(f"there is no endpoint at {path}", code="no_such_endpoint") from None
-        except WerkzeugMethodNotAllowed as exc:
-            allowed = ", ".join(sorted(set(exc.valid_methods or [])))
+        except WerkzeugMethodNotAllowed:
+            allowed = ", ".join(self._allowed(path))
             raise MethodNotAllowed(f"{method} is not allowed here; use {allowed}", headers={"Allow": allowed}) from None
         return self.routes[name], dict(params)
+
+    def _allowed(self, path: str) -> list[str]:
+        """The methods of the documented path that `path` is: the most specific template matching
+        it (`/users/login` is not `/users/{user_id}`), as the OpenAPI document lists them."""
+        matches: dict[str, set[str]] = {}
+        for method in {r.method for r in self.routes.values()}:
+            try:
+                name, _ = self._adapter.match(path, method=method)
+            except (WerkzeugNotFound, WerkzeugMethodNotAllowed):
+                continue
+            matches.setdefault(self.routes[name].path, set()).add(method)
+        if not matches:
+            return []
+        template = min(matches, key=lambda p: (p.count("{"), -len(p)))
+        methods = matches[template] | ({"HEAD"} if "GET" in matches[template] else set())
+        return sorted(methods)

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-__all__ = ["Email", "Message", "StrictSchema", "Text", "change_out"]
+__all__ = ["Email", "Message", "StrictBoolean", "StrictSchema", "Text", "change_out"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -37,12 +37,25 @@ class Text(fields.String):
 class Email(fields.String):
     """An e-mail address, trimmed, with its domain lower-cased (API.md)."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"format": "email", "maxLength": 254, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         email = super()._deserialize(value, attr, data, **kwargs).strip()
         if len(email) > 254 or not _EMAIL.match(email) or any(ord(ch) < 32 for ch in email):
             raise ValidationError("not a valid e-mail address")
         local, _, domain = email.rpartition("@")
         return f"{local}@{domain.lower()}"
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only (not 0, 1, "yes")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
 
 
 class Message(StrictSchema):

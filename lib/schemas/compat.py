@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate
 
-from lib.schemas.base import StrictSchema
+from lib.schemas.base import StrictBoolean, StrictSchema
 
 __all__ = ["CompletionIn"]
 
@@ -26,7 +26,22 @@ class Content(fields.Field):  # type: ignore[type-arg]
 
 class ChatMessageIn(StrictSchema):
     role = fields.String(required=True, validate=validate.OneOf(["system", "developer", "user", "assistant"]))
-    content = Content(required=True)
+    content = Content(
+        required=True,
+        metadata={
+            "oneOf": [
+                {"type": "string"},
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["type", "text"],
+                        "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
+                    },
+                },
+            ]
+        },
+    )
     name = fields.String(validate=validate.Length(1, 64))
 
     @post_load
@@ -35,13 +50,13 @@ class ChatMessageIn(StrictSchema):
 
 
 class StreamOptionsIn(StrictSchema):
-    include_usage = fields.Boolean(load_default=False)
+    include_usage = StrictBoolean(load_default=False)
 
 
 class CompletionIn(StrictSchema):
     model = fields.String(required=True, validate=validate.Length(1, 128))
     messages = fields.List(fields.Nested(ChatMessageIn), required=True, validate=validate.Length(1, 1000))
-    stream = fields.Boolean(load_default=False)
+    stream = StrictBoolean(load_default=False)
     stream_options = fields.Nested(StreamOptionsIn, allow_none=True)
     max_tokens = fields.Integer(allow_none=True, validate=validate.Range(1, 10**6))
     max_completion_tokens = fields.Integer(allow_none=True, validate=validate.Range(1, 10**6))

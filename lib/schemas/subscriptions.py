@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lib.money import MINOR_UNITS
-from lib.schemas.base import Email, StrictSchema, Text
+from lib.schemas.base import Email, StrictBoolean, StrictSchema, Text
 
 __all__ = [
     "BuyIn",
@@ -67,8 +67,18 @@ class ContractRef(fields.Field):  # type: ignore[type-arg]
 
 def _plan_fields(required: bool) -> dict[str, fields.Field]:  # type: ignore[type-arg]
     return {
-        "price": Amount(required=required, metadata={"description": "at most the currency's decimals (2 for USD)"}),
-        "currency": Currency(metadata={"description": "ISO 4217; defaults to USD"}),
+        "price": Amount(
+            required=required,
+            metadata={
+                "type": "number",
+                "minimum": 0,
+                "maximum": 10_000_000,
+                "description": "at most the currency's decimals (2 for USD)",
+            },
+        ),
+        "currency": Currency(
+            metadata={"pattern": "^[A-Za-z]{3}$", "description": "ISO 4217 (a supported code); defaults to USD"}
+        ),
         "duration": fields.Integer(
             required=required, strict=True, validate=validate.Range(1, 3660), metadata={"description": "days"}
         ),
@@ -126,12 +136,12 @@ class PlansPageOut(StrictSchema):
 
 class SubscriberIn(StrictSchema):
     user_id = fields.String(required=True, validate=validate.Length(1, 64))
-    auto_renew = fields.Boolean(load_default=False)
+    auto_renew = StrictBoolean(load_default=False)
     billing_email = Email(allow_none=True)
 
 
 class SubscriberPatchIn(StrictSchema):
-    auto_renew = fields.Boolean()
+    auto_renew = StrictBoolean()
     billing_email = Email(allow_none=True)
 
     @validates_schema
@@ -143,7 +153,7 @@ class SubscriberPatchIn(StrictSchema):
 class SubscriberOut(StrictSchema):
     subscriber_id = fields.String(required=True)
     user_id = fields.String(required=True)
-    auto_renew = fields.Boolean(required=True)
+    auto_renew = StrictBoolean(required=True)
     billing_email = fields.String(allow_none=True, required=True)
     paid_until = fields.DateTime(
         allow_none=True, required=True, metadata={"description": "end of the last paid period"}
@@ -172,7 +182,20 @@ class BuyIn(StrictSchema):
 
 
 class RefundIn(StrictSchema):
-    contract = ContractRef(required=True, metadata={"description": "a contract id, or the whole contract object"})
+    contract = ContractRef(
+        required=True,
+        metadata={
+            "description": "a contract id, or the whole contract object",
+            "oneOf": [
+                {"type": "string", "minLength": 1, "maxLength": 64},
+                {
+                    "type": "object",
+                    "required": ["contract_id"],
+                    "properties": {"contract_id": {"type": "string", "minLength": 1, "maxLength": 64}},
+                },
+            ],
+        },
+    )
 
 
 class ContractOut(StrictSchema):
@@ -189,7 +212,7 @@ class ContractOut(StrictSchema):
     status = fields.String(required=True, metadata={"enum": ["scheduled", "active", "expired", "refunded"]})
     created_at = fields.DateTime(required=True)
     refunded_at = fields.DateTime(allow_none=True, required=True)
-    refund_amount = fields.Raw(allow_none=True, required=True, metadata={"type": ["number", "null"]})
+    refund_amount = fields.Raw(allow_none=True, required=True, metadata={"type": "number"})
 
 
 class BuyOut(StrictSchema):
