@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint types fuzz audit bench bench-chat package-aws clean
+.PHONY: run test lint types fuzz audit soak bench bench-chat package-aws clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ audit: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/auth_throughput.py
+
+soak: $(BIN)/.installed
+	$(BIN)/python bench/soak.py --seconds 600
 
 bench-chat: $(BIN)/.installed
 	$(BIN)/python bench/chat_stream.py
