@@ -25,7 +25,7 @@ test: lint types
 	$(BIN)/pytest
 
 fuzz: $(BIN)/.installed
-	$(BIN)/python -m tests.support.fuzz --max-examples 100
+	$(BIN)/python -m tests.support.fuzz --max-examples 300
 
 audit: $(BIN)/.installed
 	$(BIN)/python security/audit.py
