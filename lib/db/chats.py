@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.db.connection import Database
+from lib.db.paging import Cursor, page_rows
 from lib.db.records import new_id, record, record_key
 
 __all__ = [
@@ -97,16 +98,18 @@ def get_chat(db: Database, chat_id: str) -> Chat | None:
     return _chat(db.one("SELECT * FROM ONLY $chat", {"chat": record("chat", chat_id)}))
 
 
-def list_chats(db: Database, user_id: str, *, after: tuple[dt.datetime, str] | None, limit: int) -> list[Chat]:
+def list_chats(db: Database, user_id: str, *, after: Cursor | None, limit: int) -> list[Chat]:
     """The user's chats, newest first, strictly after the cursor."""
-    params: dict[str, Any] = {"user": record("user", user_id), "n": limit}
-    where = "user = $user"
-    if after is not None:
-        where += " AND (created_at < $t OR (created_at = $t AND id < $id))"
-        params |= {"t": after[0], "id": record("chat", after[1])}
-    query = f"SELECT * FROM chat WHERE {where} ORDER BY created_at DESC, id DESC LIMIT $n"  # noqa: S608
-    rows = db.one(query, params)
-    return [c for c in map(_chat, rows or []) if c is not None]
+    rows = page_rows(
+        db,
+        "chat",
+        after=after,
+        limit=limit,
+        newest_first=True,
+        where=("user = $user",),
+        params={"user": record("user", user_id)},
+    )
+    return [c for c in map(_chat, rows) if c is not None]
 
 
 def rename_chat(db: Database, chat_id: str, title: str, now: dt.datetime) -> Chat | None:

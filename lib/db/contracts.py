@@ -13,6 +13,7 @@ from typing import Any
 
 from lib.billing import Period, RefundPlan
 from lib.db.connection import Database
+from lib.db.paging import Cursor, page_rows
 from lib.db.records import record, record_key
 from lib.db.subscribers import Subscriber, new_subscriber_content
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
@@ -96,21 +97,19 @@ def get_contract(db: Database, contract_id: str) -> Contract | None:
     return _contract(db.one("SELECT * FROM ONLY $c", {"c": record("contract", contract_id)}))
 
 
-def list_contracts(
-    db: Database, *, user_id: str | None, after: tuple[dt.datetime, str] | None, limit: int
-) -> list[Contract]:
+def list_contracts(db: Database, *, user_id: str | None, after: Cursor | None, limit: int) -> list[Contract]:
     """Contracts newest first (only `user_id`'s when given), strictly after the cursor."""
-    where: list[str] = []
-    params: dict[str, Any] = {"n": limit}
-    if user_id is not None:
-        where.append("user = $user")
-        params["user"] = record("user", user_id)
-    if after is not None:
-        where.append("(created_at < $t OR (created_at = $t AND id < $id))")
-        params |= {"t": after[0], "id": record("contract", after[1])}
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    rows = db.one(f"SELECT * FROM contract {clause} ORDER BY created_at DESC, id DESC LIMIT $n", params)  # noqa: S608
-    return [c for c in map(_contract, rows or []) if c is not None]
+    own = user_id is not None
+    rows = page_rows(
+        db,
+        "contract",
+        after=after,
+        limit=limit,
+        newest_first=True,
+        where=("user = $user",) if own else (),
+        params={"user": record("user", user_id or "")},
+    )
+    return [c for c in map(_contract, rows) if c is not None]
 
 
 def live_contracts(db: Database, user_id: str, now: dt.datetime) -> list[Contract]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from lib.db.connection import Database
+from lib.db.paging import Cursor, page_rows
 from lib.db.records import new_id, record, record_key
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
@@ -73,16 +74,10 @@ def get_plan(db: Database, plan_id: str) -> Plan | None:
     return _plan(db.one("SELECT * FROM ONLY $plan", {"plan": record("plan", plan_id)}))
 
 
-def list_plans(db: Database, *, after: tuple[dt.datetime, str] | None, limit: int, archived: bool) -> list[Plan]:
+def list_plans(db: Database, *, after: Cursor | None, limit: int, archived: bool) -> list[Plan]:
     """Plans in creation order after the cursor; archived ones only when asked."""
-    where = ["status = 'active'"] if not archived else []
-    params: dict[str, Any] = {"n": limit}
-    if after is not None:
-        where.append("(created_at > $t OR (created_at = $t AND id > $id))")
-        params |= {"t": after[0], "id": record("plan", after[1])}
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    rows = db.one(f"SELECT * FROM plan {clause} ORDER BY created_at, id LIMIT $n", params)  # noqa: S608 - constants
-    return [p for p in map(_plan, rows or []) if p is not None]
+    rows = page_rows(db, "plan", after=after, limit=limit, where=() if archived else ("status = 'active'",))
+    return [p for p in map(_plan, rows) if p is not None]
 
 
 def update_plan(db: Database, plan_id: str, fields: dict[str, Any], now: dt.datetime) -> Plan | None:

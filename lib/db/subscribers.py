@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.db.connection import Database, RecordExists
+from lib.db.paging import Cursor, page_rows
 from lib.db.records import record, record_key
 from lib.errors import Conflict
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
@@ -84,21 +85,18 @@ def create_subscriber(db: Database, user_id: str, fields: dict[str, Any], now: d
     return created
 
 
-def list_subscribers(
-    db: Database, *, user_id: str | None, after: tuple[dt.datetime, str] | None, limit: int
-) -> list[Subscriber]:
+def list_subscribers(db: Database, *, user_id: str | None, after: Cursor | None, limit: int) -> list[Subscriber]:
     """All subscribers (or only `user_id`'s) in creation order after the cursor."""
-    where: list[str] = []
-    params: dict[str, Any] = {"n": limit}
-    if user_id is not None:
-        where.append("id = $only")
-        params["only"] = record("subscriber", user_id)
-    if after is not None:
-        where.append("(created_at > $t OR (created_at = $t AND id > $id))")
-        params |= {"t": after[0], "id": record("subscriber", after[1])}
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    rows = db.one(f"SELECT * FROM subscriber {clause} ORDER BY created_at, id LIMIT $n", params)  # noqa: S608
-    return [s for s in map(_subscriber, rows or []) if s is not None]
+    only = user_id is not None
+    rows = page_rows(
+        db,
+        "subscriber",
+        after=after,
+        limit=limit,
+        where=("id = $only",) if only else (),
+        params={"only": record("subscriber", user_id or "")},
+    )
+    return [s for s in map(_subscriber, rows) if s is not None]
 
 
 def update_subscriber(db: Database, subscriber_id: str, fields: dict[str, Any], now: dt.datetime) -> Subscriber | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lib.db.connection import Database, RecordExists
+from lib.db.paging import Cursor, page_rows
 from lib.db.records import new_id, record, record_key
 from lib.errors import Conflict, NotFound
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
@@ -130,17 +131,9 @@ def load_for_token(db: Database, user_id: str, jti: str) -> tuple[User | None, b
     return db.memo.load(user_id, jti, load)
 
 
-def list_users(db: Database, *, after: tuple[dt.datetime, str] | None, limit: int) -> list[User]:
-    """Users in creation order, strictly after the (created_at, user_id) cursor."""
-    if after is None:
-        rows = db.one("SELECT * FROM user ORDER BY created_at, id LIMIT $n", {"n": limit})
-    else:
-        rows = db.one(
-            "SELECT * FROM user WHERE created_at > $t OR (created_at = $t AND id > $id) "
-            "ORDER BY created_at, id LIMIT $n",
-            {"t": after[0], "id": record("user", after[1]), "n": limit},
-        )
-    return [u for u in map(_user, rows or []) if u is not None]
+def list_users(db: Database, *, after: Cursor | None, limit: int) -> list[User]:
+    """Users in registration order, strictly after the (created_at, user_id) cursor."""
+    return [u for u in map(_user, page_rows(db, "user", after=after, limit=limit)) if u is not None]
 
 
 def update_field(db: Database, user_id: str, name: str, value: str, now: dt.datetime) -> tuple[str, User]:
