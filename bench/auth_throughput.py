@@ -90,16 +90,9 @@ def main() -> None:
         "KIROSHI_LOGIN_MAX_FAILURES_PER_ACCOUNT": "1000000",
         "KIROSHI_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000000",
     }
-    runner = Runner(data_dir, env)
-    runner.process = subprocess.Popen(
-        [sys.executable, "-m", "local_runner"],
-        cwd=ROOT,
-        env=runner.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    runner = Runner(data_dir, env, quiet=True)
     try:
-        runner.wait_ready()
+        runner.start()
         body = {"email": "bench@example.com", "nickname": "b", "name": "B", "surname": "B", "password": PASSWORD}
         httpx.post(f"{runner.url}/users/register", json=body).raise_for_status()
         login = httpx.post(f"{runner.url}/users/login", json={"email": body["email"], "password": PASSWORD})

@@ -155,16 +155,9 @@ def main() -> None:
         "KIROSHI_FREE_TOKEN_QUOTA": "1000000000000",
         "KIROSHI_LOG_LEVEL": "WARNING",
     }
-    runner = Runner(data_dir, env)
-    runner.process = subprocess.Popen(
-        [sys.executable, "-m", "local_runner"],
-        cwd=ROOT,
-        env=runner.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    runner = Runner(data_dir, env, quiet=True)
     try:
-        runner.wait_ready()
+        runner.start()
         for _ in range(100):
             try:
                 httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1)

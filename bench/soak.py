@@ -92,7 +92,7 @@ def main() -> None:
         "KIROSHI_REGISTER_MAX_PER_ADDRESS": "100000000",
         "KIROSHI_MESSAGES_PER_MINUTE": "100000",
     }
-    runner = Runner(Path(tempfile.mkdtemp(prefix="kiroshi-soak-")), env).start()
+    runner = Runner(Path(tempfile.mkdtemp(prefix="kiroshi-soak-")), env, quiet=True).start()
     try:
         assert runner.process is not None
         body = {"email": ADMIN, "nickname": "a", "name": "A", "surname": "A", "password": PASSWORD}

@@ -82,7 +82,7 @@ if __name__ == "__main__":
         "KIROSHI_SOCKETS_PER_USER": "5000",
         "KIROSHI_MESSAGES_PER_MINUTE": "100000",
     }
-    runner = Runner(Path(tempfile.mkdtemp(prefix="kiroshi-abuse-")), env).start()
+    runner = Runner(Path(tempfile.mkdtemp(prefix="kiroshi-abuse-")), env, quiet=True).start()
     try:
         asyncio.run(main(runner))
     finally:

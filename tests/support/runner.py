@@ -22,7 +22,16 @@ def free_port() -> int:
 
 
 class Runner:
-    def __init__(self, data_dir: Path, env: Mapping[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        env: Mapping[str, str] | None = None,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+        quiet: bool = False,
+    ) -> None:
+        self.args = args
+        self.quiet = quiet
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -35,12 +44,9 @@ class Runner:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, wait: bool = True) -> Runner:
+        output = subprocess.DEVNULL if self.quiet else subprocess.PIPE
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local_runner"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            [sys.executable, "-m", "local_runner", *self.args], cwd=ROOT, env=self.env, stdout=output, stderr=output
         )
         if wait:
             self.wait_ready()

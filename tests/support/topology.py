@@ -50,15 +50,9 @@ class Topology:
         self.nginx = self._nginx()
 
     def _runner(self, only: str, env: dict[str, str], index: int) -> Runner:
-        runner = Runner(self.workdir / f"{only}{index}", env)
-        runner.process = subprocess.Popen(
-            [sys.executable, "-m", "local_runner", "serve", "--only", only],
-            cwd=ROOT,
-            env=runner.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        return Runner(self.workdir / f"{only}{index}", env, args=("serve", "--only", only), quiet=True).start(
+            wait=False
         )
-        return runner
 
     def _nginx(self) -> subprocess.Popen[bytes]:
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
