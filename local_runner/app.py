@@ -18,7 +18,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from lib.chat.access import owned_chat, socket_principal
-from lib.chat.engine import ChatEngine, Connection, error_frame
+from lib.chat.connections import Connection, error_frame
+from lib.chat.engine import ChatEngine
 from lib.errors import ApiError, NotFound, PayloadTooLarge, RateLimited, UnprocessableContent
 from lib.events.outbox import relay_outbox
 from lib.http import json

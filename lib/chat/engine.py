@@ -17,16 +17,16 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from lib.auth.principal import principal_for
 from lib.auth.throttle import Throttle
 from lib.auth.tokens import TokenClaims
+from lib.chat.connections import Connection, ReplyJob, Transport, error_frame, frame
 from lib.chat.history import HISTORY_LIMIT, TurnCache, context_messages, estimate_tokens, weighed
-from lib.chat.quota import Quotas, Reservation
+from lib.chat.quota import Quotas
 from lib.chat.replay import LocalReplay, Replay
 from lib.db import chats
 from lib.db.chats import Chat
@@ -50,59 +50,6 @@ RUNNING_TTL_SECONDS = 15 * 60  # bounds a "reply in progress" mark left by a cra
 RESUME_GRACE_SECONDS = 60
 
 
-class Transport(Protocol):
-    async def send_text(self, text: str) -> None: ...
-
-    async def close(self, code: int) -> None: ...
-
-
-@dataclass(eq=False)
-class Connection:
-    """One client socket on one chat."""
-
-    claims: TokenClaims
-    chat: Chat
-    session_token: str
-    transport: Transport
-    closed: bool = False
-    follower: asyncio.Task[None] | None = None  # forwards a reply running on another instance
-
-    @property
-    def user_id(self) -> str:
-        return self.claims.user_id
-
-    @property
-    def jti(self) -> str:
-        return self.claims.jti
-
-    async def send(self, frame: str) -> bool:
-        if self.closed:
-            return False
-        try:
-            await self.transport.send_text(frame)
-        except Exception:  # a dropped client: the reply goes on without it
-            self.closed = True
-            return False
-        return True
-
-
-@dataclass(eq=False)
-class ReplyJob:
-    chat: Chat
-    message_id: str
-    reservation: Reservation
-    listeners: set[Connection]
-    user_turn: tuple[dict[str, str], int] = ({}, 0)
-    streaming: bool = True  # until the model's stream ends; only then can `stop` cancel it
-    deltas: list[str] = field(default_factory=list)
-    final_frame: str | None = None
-    task: asyncio.Task[None] | None = None
-
-    @property
-    def running(self) -> bool:
-        return self.final_frame is None
-
-
 def _running(chat_id: str) -> str:
     return f"reply-running:{chat_id}"
 
@@ -113,14 +60,6 @@ def _replay(services: Services) -> Replay:
     from lib.cache.redis import RedisReplay  # noqa: PLC0415 - only with Redis configured
 
     return RedisReplay(services.settings.redis_url)
-
-
-def _frame(**fields: Any) -> str:
-    return orjson.dumps(fields).decode()
-
-
-def error_frame(code: str, message: str) -> str:
-    return _frame(type="error", code=code, message=message)
 
 
 class ChatEngine:
@@ -160,7 +99,7 @@ class ChatEngine:
         token = session_token or secrets.token_urlsafe(24)
         self.services.cache.set(f"chat-session:{token}", f"{claims.user_id}|{chat.chat_id}", SESSION_SECONDS)
         connection = self.attach(claims, chat, transport, token)
-        await connection.send(_frame(type="session", session_token=token))
+        await connection.send(frame(type="session", session_token=token))
         job = self.jobs.get(chat.chat_id)
         if session_token is not None and job is None:
             connection.follower = asyncio.create_task(self._follow(connection, last_index))
@@ -170,7 +109,7 @@ class ChatEngine:
             if job.running:
                 job.listeners.add(connection)  # before any await: no delta can slip between
             for offset, delta in enumerate(missed):
-                await connection.send(_frame(type="delta", content=delta, index=first + offset))
+                await connection.send(frame(type="delta", content=delta, index=first + offset))
             if job.final_frame is not None:
                 await connection.send(job.final_frame)
         return connection
@@ -185,8 +124,8 @@ class ChatEngine:
 
     async def _follow(self, connection: Connection, last_index: int) -> None:
         """Relay a reply that another instance generates (from the shared replay stream)."""
-        async for frame in self.replay.follow(connection.chat.chat_id, last_index):
-            if not await connection.send(frame):
+        async for relayed in self.replay.follow(connection.chat.chat_id, last_index):
+            if not await connection.send(relayed):
                 return
 
     def close(self, connection: Connection) -> None:
@@ -307,11 +246,11 @@ class ChatEngine:
                 if isinstance(item, Usage):
                     usage = item
                     continue
-                frame = _frame(type="delta", content=item, index=len(deltas))
+                delta = frame(type="delta", content=item, index=len(deltas))
                 deltas.append(item)
-                self.replay.push(chat.chat_id, frame)
+                self.replay.push(chat.chat_id, delta)
                 for listener in tuple(job.listeners):
-                    if not await listener.send(frame):
+                    if not await listener.send(delta):
                         job.listeners.discard(listener)
                 if stored is None:
                     FIRST_TOKEN.observe(time.perf_counter() - started)
@@ -374,7 +313,7 @@ class ChatEngine:
         if failure is not None:
             job.final_frame = error_frame(failure.code, failure.message)
         else:
-            job.final_frame = _frame(
+            job.final_frame = frame(
                 type="done",
                 message_id=job.message_id,
                 usage=counts,

@@ -1,0 +1,77 @@
+"""What a chat session is made of: the transport a frame travels on, a client connection, a reply
+being generated, and the frames themselves (JSON text, encoded once)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from lib.auth.tokens import TokenClaims
+from lib.chat.quota import Reservation
+from lib.db.chats import Chat
+
+__all__ = ["Connection", "ReplyJob", "Transport", "error_frame", "frame"]
+
+
+class Transport(Protocol):
+    async def send_text(self, text: str) -> None: ...
+
+    async def close(self, code: int) -> None: ...
+
+
+@dataclass(eq=False)
+class Connection:
+    """One client socket on one chat."""
+
+    claims: TokenClaims
+    chat: Chat
+    session_token: str
+    transport: Transport
+    closed: bool = False
+    follower: asyncio.Task[None] | None = None  # forwards a reply running on another instance
+
+    @property
+    def user_id(self) -> str:
+        return self.claims.user_id
+
+    @property
+    def jti(self) -> str:
+        return self.claims.jti
+
+    async def send(self, frame: str) -> bool:
+        if self.closed:
+            return False
+        try:
+            await self.transport.send_text(frame)
+        except Exception:  # a dropped client: the reply goes on without it
+            self.closed = True
+            return False
+        return True
+
+
+@dataclass(eq=False)
+class ReplyJob:
+    chat: Chat
+    message_id: str
+    reservation: Reservation
+    listeners: set[Connection]
+    user_turn: tuple[dict[str, str], int] = ({}, 0)
+    streaming: bool = True  # until the model's stream ends; only then can `stop` cancel it
+    deltas: list[str] = field(default_factory=list)
+    final_frame: str | None = None
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.final_frame is None
+
+
+def frame(**fields: Any) -> str:
+    return orjson.dumps(fields).decode()
+
+
+def error_frame(code: str, message: str) -> str:
+    return frame(type="error", code=code, message=message)
