@@ -3,8 +3,8 @@
 One engine per process, on its event loop. A reply is a task of its own (`ReplyJob`): it keeps
 generating when its client drops, buffers its deltas for a resuming client, and stores the
 reply when it ends. The hot path stays lean: the quota is reserved in the cache, the history
-comes from a per-chat cache, the user's message is written on a database thread while the
-model starts, and the delta relay encodes each frame once and touches no database.
+comes from a per-chat cache, the user's message is written on a database thread once the first
+delta is out, and the delta relay encodes each frame once and touches no database.
 """
 
 from __future__ import annotations
