@@ -134,7 +134,11 @@ class ChatEngine:
         connection.closed = True
         if connection.follower is not None:
             connection.follower.cancel()
-        self.connections.get(connection.user_id, set()).discard(connection)
+        sockets = self.connections.get(connection.user_id)
+        if sockets is not None:
+            sockets.discard(connection)
+            if not sockets:
+                del self.connections[connection.user_id]
         job = self.jobs.get(connection.chat.chat_id)
         if job is not None:
             job.listeners.discard(connection)
