@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-__all__ = ["Email", "Message", "StrictBoolean", "StrictSchema", "Text", "change_out"]
+__all__ = ["Email", "Message", "StrictBoolean", "StrictSchema", "Text", "change_out", "page_out", "reply_out"]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -60,6 +60,24 @@ class StrictBoolean(fields.Boolean):
 
 class Message(StrictSchema):
     message = fields.String(required=True)
+
+
+def page_out(name: str, key: str, item: type[Schema]) -> type[Schema]:
+    """`{"<key>": [item, ...], "next_cursor"}`, the answer of every paginated list."""
+    return StrictSchema.from_dict(
+        {
+            key: fields.List(fields.Nested(item), required=True),
+            "next_cursor": fields.String(allow_none=True, required=True),
+        },
+        name=name,
+    )
+
+
+def reply_out(name: str, key: str, item: type[Schema]) -> type[Schema]:
+    """`{"message", "<key>": item}`, the answer of a change that returns what it changed."""
+    return StrictSchema.from_dict(
+        {"message": fields.String(required=True), key: fields.Nested(item, required=True)}, name=name
+    )
 
 
 def change_out(field: str) -> type[Schema]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from lib.schemas.base import StrictSchema, Text
+from lib.schemas.base import StrictSchema, Text, page_out, reply_out
 
 __all__ = [
     "ChatCreatedOut",
@@ -35,9 +35,7 @@ class ChatSummaryOut(StrictSchema):
     message_count = fields.Integer(required=True)
 
 
-class ChatsPageOut(StrictSchema):
-    chats = fields.List(fields.Nested(ChatSummaryOut), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+ChatsPageOut = page_out("ChatsPageOut", "chats", ChatSummaryOut)
 
 
 class UsageOut(StrictSchema):
@@ -70,9 +68,7 @@ class RenameIn(StrictSchema):
     title = Text(required=True, max_length=200)
 
 
-class ChatReplyOut(StrictSchema):
-    message = fields.String(required=True)
-    chat = fields.Nested(ChatSummaryOut, required=True)
+ChatReplyOut = reply_out("ChatReplyOut", "chat", ChatSummaryOut)
 
 
 class TicketOut(StrictSchema):

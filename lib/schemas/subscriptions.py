@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from lib.money import MINOR_UNITS
-from lib.schemas.base import Email, StrictBoolean, StrictSchema, Text
+from lib.schemas.base import Email, StrictBoolean, StrictSchema, Text, page_out, reply_out
 
 __all__ = [
     "BuyIn",
@@ -124,14 +124,10 @@ class PlanOut(StrictSchema):
     updated_at = fields.DateTime(required=True)
 
 
-class PlanReplyOut(StrictSchema):
-    message = fields.String(required=True)
-    plan = fields.Nested(PlanOut, required=True)
+PlanReplyOut = reply_out("PlanReplyOut", "plan", PlanOut)
 
 
-class PlansPageOut(StrictSchema):
-    plans = fields.List(fields.Nested(PlanOut), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+PlansPageOut = page_out("PlansPageOut", "plans", PlanOut)
 
 
 class SubscriberIn(StrictSchema):
@@ -162,14 +158,10 @@ class SubscriberOut(StrictSchema):
     updated_at = fields.DateTime(required=True)
 
 
-class SubscriberReplyOut(StrictSchema):
-    message = fields.String(required=True)
-    subscriber = fields.Nested(SubscriberOut, required=True)
+SubscriberReplyOut = reply_out("SubscriberReplyOut", "subscriber", SubscriberOut)
 
 
-class SubscribersPageOut(StrictSchema):
-    subscribers = fields.List(fields.Nested(SubscriberOut), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+SubscribersPageOut = page_out("SubscribersPageOut", "subscribers", SubscriberOut)
 
 
 class BuyIn(StrictSchema):
@@ -215,16 +207,10 @@ class ContractOut(StrictSchema):
     refund_amount = fields.Raw(allow_none=True, required=True, metadata={"type": "number"})
 
 
-class BuyOut(StrictSchema):
-    message = fields.String(required=True)
-    contract = fields.Nested(ContractOut, required=True)
+BuyOut = reply_out("BuyOut", "contract", ContractOut)
 
 
-class RefundOut(StrictSchema):
-    message = fields.String(required=True)
-    ex_contract = fields.Nested(ContractOut, required=True)
+RefundOut = reply_out("RefundOut", "ex_contract", ContractOut)
 
 
-class ContractsPageOut(StrictSchema):
-    contracts = fields.List(fields.Nested(ContractOut), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+ContractsPageOut = page_out("ContractsPageOut", "contracts", ContractOut)

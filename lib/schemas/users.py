@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from lib.auth import passwords
-from lib.schemas.base import Email, Message, StrictSchema, Text, change_out
+from lib.schemas.base import Email, Message, StrictSchema, Text, change_out, page_out
 
 __all__ = [
     "ChangeEmailIn",
@@ -127,9 +127,7 @@ class LoginOut(StrictSchema):
     expires_in = fields.Integer(required=True, metadata={"description": "seconds until the token expires"})
 
 
-class UsersPageOut(StrictSchema):
-    users = fields.List(fields.Nested(UserOut), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+UsersPageOut = page_out("UsersPageOut", "users", UserOut)
 
 
 ChangeNicknameOut = change_out("nickname")
