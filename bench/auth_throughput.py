@@ -24,7 +24,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.runner import Runner, free_port  # noqa: E402
+from tests.support.runner import Runner, free_port, wait_http  # noqa: E402
 
 PASSWORD = "benchmark passphrase 1"
 
@@ -46,12 +46,7 @@ def hello_world(seconds: int, connections: int) -> float:
     port = free_port()
     server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "hello_asgi.py"), str(port)], cwd=ROOT)
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_http(f"http://127.0.0.1:{port}/")
         return wrk(f"http://127.0.0.1:{port}/", seconds, connections)
     finally:
         server.terminate()

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.support.chat import ChatUser  # noqa: E402
-from tests.support.runner import Runner, free_port  # noqa: E402
+from tests.support.runner import Runner, free_port, wait_http  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:
@@ -158,12 +158,7 @@ def main() -> None:
     runner = Runner(data_dir, env, quiet=True)
     try:
         runner.start()
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_http(f"http://127.0.0.1:{port}/v1/models")
         results = asyncio.run(measure(args, f"http://127.0.0.1:{port}/v1", runner))
         before, after = asyncio.run(idle_sessions(runner, args.idle)) if args.idle else (0, 0)
     finally:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.runner import ROOT, free_port
+from tests.support.runner import ROOT, free_port, wait_http
 
 pytestmark = pytest.mark.e2e
 
@@ -58,12 +57,7 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         )
         urls[target] = f"http://127.0.0.1:{port}"
     for url in urls.values():
-        for _ in range(200):
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        assert wait_http(url), f"{url} did not start"
     yield urls
     for process in processes:
         process.terminate()

@@ -7,12 +7,25 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_http(url: str, timeout: float = 10.0, alive: Callable[[], bool] = lambda: True) -> bool:
+    """Poll `url` until it answers (any status): True, or False after `timeout` or once `alive()`
+    says the server process is gone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            httpx.get(url, timeout=1)
+            return True
+        except httpx.TransportError:
+            time.sleep(0.05)
+    return False
 
 
 def free_port() -> int:
@@ -53,17 +66,13 @@ class Runner:
         return self
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                _, err = self.process.communicate()
-                raise RuntimeError(f"runner exited with {self.process.returncode}: {err.decode()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthy", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
+        process = self.process
+        assert process is not None
+        if wait_http(f"{self.url}/healthy", timeout, alive=lambda: process.poll() is None):
+            return
+        if process.poll() is not None:
+            _, err = process.communicate()
+            raise RuntimeError(f"runner exited with {process.returncode}: {(err or b'').decode()[-2000:]}")
         raise TimeoutError("the runner did not become healthy")
 
     def kill(self) -> None:

@@ -7,12 +7,9 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
-
-from tests.support.runner import ROOT, Runner, free_port
+from tests.support.runner import ROOT, Runner, free_port, wait_http
 
 sys.path.insert(0, str(ROOT / "nginx"))
 from render import render
@@ -78,12 +75,8 @@ class Topology:
             )
         )
         process = subprocess.Popen([nginx, "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            try:
-                if httpx.get(f"{self.url}/healthy", timeout=1).status_code == 200:
-                    return process
-            except httpx.TransportError:
-                time.sleep(0.05)
+        if wait_http(f"{self.url}/healthy", alive=lambda: process.poll() is None):
+            return process
         process.kill()
         raise RuntimeError((temp / "error.log").read_text() if (temp / "error.log").exists() else "nginx did not start")
 
