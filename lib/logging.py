@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+import time
 from typing import Any
 
 from lib.http import json
@@ -53,6 +54,22 @@ def configure_logging(level: str = "INFO", loki_url: str = "") -> None:
         root.addHandler(LokiHandler(_loki, JsonFormatter()))
 
 
+_second: tuple[int, str] = (0, "")  # the last whole second and its ISO 8601 text
+
+
+def _timestamp() -> str:
+    """Now in ISO 8601 with milliseconds, as JsonFormatter writes it, at a fraction of the cost
+    (the text of the second is made once a second)."""
+    global _second
+    now = time.time()
+    second, text = _second
+    if int(now) != second:
+        second = int(now)
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second = (second, text)
+    return f"{text}.{int((now - second) * 1000):03d}+00:00"
+
+
 def log_request(
     request: HttpRequest, route: str | None, status: int, seconds: float, request_id: str, user_id: str | None
 ) -> None:
@@ -61,7 +78,7 @@ def log_request(
     if not access.isEnabledFor(logging.INFO):
         return
     entry = {
-        "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+        "ts": _timestamp(),
         "level": "info",
         "logger": "kiroshi.access",
         "msg": "request",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
@@ -13,6 +15,7 @@ __all__ = [
     "REQUEST_SECONDS",
     "TOKENS_STREAMED",
     "UPSTREAM_ERRORS",
+    "count_request",
 ]
 
 REQUESTS = Counter("kiroshi_requests_total", "HTTP requests by route and status", ["route", "status"])
@@ -32,3 +35,16 @@ FIRST_TOKEN = Histogram(
 TOKENS_STREAMED = Counter("kiroshi_chat_deltas_total", "reply deltas streamed to clients")
 UPSTREAM_ERRORS = Counter("kiroshi_upstream_errors_total", "model server failures by code", ["code"])
 ADAPTER_UP = Gauge("kiroshi_dependency_up", "1 when a dependency answered the last readiness check", ["dependency"])
+
+
+_served: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+
+def count_request(route: str, status: int, seconds: float) -> None:
+    """Count one served request and observe its latency (label lookups cached: they cost more
+    than the update)."""
+    children = _served.get((route, status))
+    if children is None:
+        children = _served[route, status] = (REQUESTS.labels(route, str(status)), REQUEST_SECONDS.labels(route))
+    children[0].inc()
+    children[1].observe(seconds)

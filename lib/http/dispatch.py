@@ -22,7 +22,7 @@ from lib.http.background_loop import run_coroutine
 from lib.http.messages import HttpRequest, HttpResponse, Reply
 from lib.http.routing import Route, Router
 from lib.logging import log_request
-from lib.metrics import REQUEST_SECONDS, REQUESTS
+from lib.metrics import count_request
 from lib.services import Services
 
 __all__ = ["Call", "dispatch", "dispatch_async", "dispatch_request", "problem_response"]
@@ -103,8 +103,8 @@ def _answer(route: Route, result: Any, request_id: str) -> HttpResponse:
         body = reply.body if isinstance(reply.body, bytes) else str(reply.body).encode()
     else:
         headers["content-type"] = JSON_TYPE
-        out = route.schema("out")
-        body = json.dumps(out.dump(reply.body) if out is not None else reply.body)
+        shape = route.shape()
+        body = json.dumps(shape(reply.body) if shape is not None else reply.body)
     return HttpResponse(reply.status or route.status, body, headers)
 
 
@@ -135,8 +135,7 @@ def _done(call: Call | None, request: HttpRequest, route: Route, response: HttpR
     user_id = call.principal.user_id if call is not None and call.principal is not None else None
     request_id = response.headers.get("x-request-id", "-")
     seconds = time.perf_counter() - started
-    REQUESTS.labels(route.name, str(response.status)).inc()
-    REQUEST_SECONDS.labels(route.name).observe(seconds)
+    count_request(route.name, response.status, seconds)
     log_request(request, route.name, response.status, seconds, request_id, user_id)
 
 

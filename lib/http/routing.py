@@ -78,6 +78,15 @@ class Route:
             self._cache[kind] = cls() if cls is not None else None
         return self._cache[kind]  # type: ignore[no-any-return]
 
+    def shape(self) -> Callable[[Any], Any] | None:
+        """The projector of the route's `out` schema (lib.http.projection), built on first use."""
+        if "shape" not in self._cache:
+            from lib.http.projection import projector  # noqa: PLC0415 - marshmallow loads with the schema
+
+            out = self.schema("out")
+            self._cache["shape"] = projector(out) if out is not None else None
+        return self._cache["shape"]  # type: ignore[no-any-return]
+
 
 class Router:
     def __init__(self, routes: Sequence[Route]) -> None:
@@ -88,9 +97,15 @@ class Router:
             merge_slashes=False,
         )
         self._adapter = self._map.bind("kiroshi")
+        # Paths without parameters answer from a dict; werkzeug decides everything else.
+        self._static = {(r.method, r.path): r for r in routes if "{" not in r.path}
+        self._static |= {("HEAD", path): r for (method, path), r in self._static.items() if method == "GET"}
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """The route and path parameters. Raises NotFound or MethodNotAllowed (with Allow)."""
+        route = self._static.get((method, path))
+        if route is not None:
+            return route, {}
         try:
             name, params = self._adapter.match(path, method=method)
         except WerkzeugNotFound:
