@@ -60,8 +60,8 @@ class RunnerApp:
     def __init__(self, services: Services, router: Router, llm: LLM | None = None) -> None:
         self.services = services
         self.router = router
-        # One thread per core: Argon2id is memory-hard, more threads than cores only thrash the caches.
-        self.executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="offload")
+        # lib.auth.passwords runs one hash per core; the threads beyond that wait on the database.
+        self.executor = ThreadPoolExecutor(max_workers=4 * (os.cpu_count() or 1), thread_name_prefix="offload")
         if llm is not None:
             services.model_client = llm
         self.engine = ChatEngine(services, services.llm)
@@ -91,18 +91,21 @@ class RunnerApp:
                 return b"".join(chunks)
 
     def _request(self, scope: Scope, body: bytes) -> HttpRequest:
-        headers: dict[str, str] = {}
-        for name, value in scope["headers"]:
-            key = name.decode("latin-1")
-            text = value.decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        raw = scope["headers"]
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+        if len(headers) < len(raw):  # a repeated header: join its values
+            headers = {}
+            for name, value in raw:
+                key, text = name.decode("latin-1"), value.decode("latin-1")
+                headers[key] = f"{headers[key]}, {text}" if key in headers else text
         client = scope.get("client")
         trusted = self.services.settings.client_ip_header  # only the proxy's own header, when configured
+        query = scope["query_string"]
         return HttpRequest(
             method=scope["method"],
             path=scope["path"],
             headers=headers,
-            query=dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)),
+            query=dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {},
             body=body,
             client_addr=headers.get(trusted, "") if trusted else (client[0] if client else ""),
         )

@@ -1,12 +1,16 @@
 """Argon2id password hashes (passlib, OWASP parameters) and the password policy.
 
 Hashing and verifying take ~25 ms of CPU and release the GIL: routes that call them are marked
-`offload` in the route table so the local runner runs them off its event loop.
+`offload` in the route table so the local runner runs them off its event loop. At most one hash
+per core runs at a time (Argon2id is memory-hard: more only thrash the caches), so the threads
+that run those routes may outnumber the cores: a login waiting on its database write (an fsync)
+leaves its core to another login's hash.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from importlib import resources
 from typing import Any
@@ -18,6 +22,7 @@ MAX_LENGTH = 128
 
 
 _hasher_lock = threading.Lock()
+_cores = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
 @functools.cache
@@ -34,12 +39,16 @@ def _hasher() -> Any:
 
 
 def hash_password(password: str) -> str:
-    return str(_hasher().hash(password))
+    hasher = _hasher()
+    with _cores:
+        return str(hasher.hash(password))
 
 
 def verify_password(password: str, password_hash: str) -> bool:
+    hasher = _hasher()
     try:
-        return bool(_hasher().verify(password, password_hash))
+        with _cores:
+            return bool(hasher.verify(password, password_hash))
     except ValueError:  # a malformed stored hash never lets anyone in
         return False
 

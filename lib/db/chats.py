@@ -1,7 +1,8 @@
 """The `chat`, `message` and `usage` tables.
 
 A turn writes twice: the user's message when it starts, the reply (with the tokens it used added
-to the user's usage) when it ends. Reservations of replies in flight live in the cache
+to the user's usage) when it ends; both are `Write`s that the chat engine commits together with
+other turns' writes (lib.db.group_commit). Reservations of replies in flight live in the cache
 (lib.chat.quota).
 """
 
@@ -12,15 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.db.connection import Database
+from lib.db.group_commit import Write
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import new_id, record, record_key
 
 __all__ = [
     "Chat",
     "Message",
-    "add_reply",
     "add_usage",
-    "add_user_message",
     "create_chat",
     "delete_chat",
     "get_chat",
@@ -28,8 +28,10 @@ __all__ = [
     "list_chats",
     "recent_turns",
     "rename_chat",
+    "reply",
     "tokens_used",
     "usage_key",
+    "user_message",
 ]
 
 TITLE_LENGTH = 80
@@ -139,16 +141,15 @@ def recent_turns(db: Database, chat_id: str, limit: int) -> tuple[int, list[dict
     return int(count or 0), [{"role": r["role"], "content": r["content"]} for r in reversed(rows or [])]
 
 
-def add_user_message(db: Database, chat: Chat, content: str, now: dt.datetime) -> int:
-    """Store the user's message (the first one titles the chat); return the chat's message count."""
-    rows = db.transaction(
-        """
-        LET $counted = (UPDATE ONLY $chat SET message_count += 1, updated_at = $now,
-                        title = IF title = '' THEN $title ELSE title END);
-        CREATE ONLY $message CONTENT {chat: $chat, seq: $counted.message_count, role: 'user', content: $content,
-                                      status: 'complete', created_at: $now};
-        RETURN $counted.message_count;
-        """,
+def user_message(chat: Chat, content: str, now: dt.datetime) -> Write:
+    """Store the user's message (the first one titles the chat); its value is the chat's message count."""
+    return Write(
+        (
+            "LET $counted = (UPDATE ONLY $chat SET message_count += 1, updated_at = $now,"
+            " title = IF title = '' THEN $title ELSE title END)",
+            "CREATE ONLY $message CONTENT {chat: $chat, seq: $counted.message_count, role: 'user', content: $content,"
+            " status: 'complete', created_at: $now} RETURN VALUE seq",
+        ),
         {
             "chat": record("chat", chat.chat_id),
             "message": record("message", new_id()),
@@ -157,10 +158,9 @@ def add_user_message(db: Database, chat: Chat, content: str, now: dt.datetime) -
             "now": now,
         },
     )
-    return int(rows[-1])
 
 
-def add_reply(
+def reply(
     db: Database,
     chat: Chat,
     *,
@@ -170,20 +170,20 @@ def add_reply(
     usage: dict[str, int],
     period: tuple[dt.datetime, dt.datetime],
     now: dt.datetime,
-) -> int:
+) -> Write:
     """Store the assistant's reply and add the tokens it used to the user's usage for the quota
-    period, in one transaction; return the chat's message count."""
-    rows = db.transaction(
-        """
-        UPSERT $usage SET user = $user, period_start = $period_start, period_end = $period_end,
-                          used = (used ?? 0) + $used;
-        LET $counted = (UPDATE ONLY $chat SET message_count += 1, updated_at = $now);
-        CREATE ONLY $message CONTENT {chat: $chat, seq: $counted.message_count, role: 'assistant', content: $content,
-                                      status: $status, usage: $usage_counts, created_at: $now};
-        RETURN $counted.message_count;
-        """,
+    period; its value is the chat's message count."""
+    key = usage_key(chat.user_id, period[0])
+    return Write(
+        (
+            "UPSERT $usage SET user = $user, period_start = $period_start, period_end = $period_end,"
+            " used = (used ?? 0) + $used",
+            "LET $counted = (UPDATE ONLY $chat SET message_count += 1, updated_at = $now)",
+            "CREATE ONLY $message CONTENT {chat: $chat, seq: $counted.message_count, role: 'assistant',"
+            " content: $content, status: $status, usage: $usage_counts, created_at: $now} RETURN VALUE seq",
+        ),
         {
-            "usage": record("usage", usage_key(chat.user_id, period[0])),
+            "usage": record("usage", key),
             "user": record("user", chat.user_id),
             "period_start": period[0],
             "period_end": period[1],
@@ -195,9 +195,8 @@ def add_reply(
             "usage_counts": usage,
             "now": now,
         },
+        after=lambda: db.memo.invalidate(chat.user_id, ("usage", key)),
     )
-    db.memo.invalidate(chat.user_id, ("usage", usage_key(chat.user_id, period[0])))
-    return int(rows[-1])
 
 
 def add_usage(db: Database, user_id: str, period: tuple[dt.datetime, dt.datetime], tokens: int) -> None:

@@ -4,6 +4,9 @@ The SDK's typed `chat.completions.create` transforms its parameters recursively 
 history messages here) and parses every chunk into pydantic models (~150 us each); this adapter
 posts the ready JSON body through the same client (`AsyncOpenAI.post`, its auth, base URL and
 error mapping) and decodes each `data:` line of the raw stream with orjson.
+The client runs on the SDK's aiohttp transport (`openai.DefaultAioHttpClient`, the `aiohttp`
+extra): httpx2's own connection pool probes every idle connection with a poll() call on each
+request, which at 50 concurrent streams cost more than the streaming itself.
 (openai 3.x runs on `httpx2`, whose errors can surface while a stream is read.)
 """
 
@@ -25,11 +28,13 @@ class OpenAICompatible:
     adapter = "openai"
 
     def __init__(self, base_url: str, api_key: str, timeout_seconds: float) -> None:
+        timeout = httpx2.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds))
         self._client = openai.AsyncOpenAI(
             base_url=base_url or None,
             api_key=api_key or "not-set",
             max_retries=0,
-            timeout=httpx2.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
+            timeout=timeout,
+            http_client=openai.DefaultAioHttpClient(timeout=timeout),
         )
 
     async def stream(
