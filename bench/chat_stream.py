@@ -6,13 +6,15 @@ Starts the fake OpenAI-compatible upstream and a local runner (embedded SurrealD
 on), then reports: time to first token p50/p99 at concurrency 1 and 50 (direct vs Kiroshi, and
 what Kiroshi adds), streamed replies per second at concurrency 50 (direct vs Kiroshi, every reply
 stored), and the runner's memory per idle session with N idle sessions open.
+
+Both clients use aiohttp (its HTTP and WebSocket parsers are in C) and decode every SSE event or
+frame with orjson, as a real client would: a slower client would measure itself, not the server.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import resource
 import shutil
 import subprocess
@@ -21,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-from websockets.asyncio.client import connect
+import aiohttp
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,7 +38,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def direct_reply(http: httpx.AsyncClient, url: str, content: str) -> float:
+async def direct_reply(http: aiohttp.ClientSession, url: str, content: str) -> float:
     body = {
         "model": "gpt-4o-mini",
         "messages": [{"role": "user", "content": content}],
@@ -45,19 +47,24 @@ async def direct_reply(http: httpx.AsyncClient, url: str, content: str) -> float
     }
     started = time.perf_counter()
     first = 0.0
-    async with http.stream("POST", url, json=body) as response:
-        async for line in response.aiter_lines():
-            if not first and line.startswith("data:") and '"content"' in line:
-                first = time.perf_counter() - started
+    async with http.post(url, data=orjson.dumps(body), headers={"content-type": "application/json"}) as response:
+        pending = b""
+        async for chunk in response.content.iter_any():
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if line.startswith(b"data:") and line[5:].strip() != b"[DONE]":
+                    event = orjson.loads(line[5:])
+                    if not first and any(c["delta"].get("content") for c in event["choices"]):
+                        first = time.perf_counter() - started
     return first
 
 
-async def kiroshi_reply(ws: object, content: str) -> float:
+async def kiroshi_reply(ws: aiohttp.ClientWebSocketResponse, content: str) -> float:
     started = time.perf_counter()
-    await ws.send(json.dumps({"type": "message", "content": content}))  # type: ignore[attr-defined]
+    await ws.send_str(orjson.dumps({"type": "message", "content": content}).decode())
     first = 0.0
     while True:
-        frame = json.loads(await ws.recv())  # type: ignore[attr-defined]
+        frame = orjson.loads(await ws.receive_str())
         if frame["type"] == "delta" and not first:
             first = time.perf_counter() - started
         elif frame["type"] == "done":
@@ -83,24 +90,24 @@ async def measure(args: argparse.Namespace, upstream: str, runner: Runner) -> di
     chats = [user.chat_id] + [user.new_chat() for _ in range(49)]
     prompt = f"bench [tokens={args.tokens}]"
     results: dict[str, object] = {}
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=100)) as http:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as http:
         for concurrency in (1, 50):
             ttfts, count = await run_clients(
                 concurrency, args.seconds, lambda i: direct_reply(http, f"{upstream}/chat/completions", prompt)
             )
             results[f"direct c={concurrency}"] = (ttfts, count / args.seconds)
-    ws_base = runner.url.replace("http://", "ws://")
-    sockets = [
-        await connect(f"{ws_base}/chats/{user.user_id}/{chat}/session?auth_token={user.token}", compression=None)
-        for chat in chats
-    ]
-    for ws in sockets:
-        await ws.recv()
-    for concurrency in (1, 50):
-        ttfts, count = await run_clients(concurrency, args.seconds, lambda i: kiroshi_reply(sockets[i], prompt))
-        results[f"kiroshi c={concurrency}"] = (ttfts, count / args.seconds)
-    for ws in sockets:
-        await ws.close()
+        ws_base = runner.url.replace("http://", "ws://")
+        sockets = [
+            await http.ws_connect(f"{ws_base}/chats/{user.user_id}/{chat}/session?auth_token={user.token}")
+            for chat in chats
+        ]
+        for ws in sockets:
+            await ws.receive_str()
+        for concurrency in (1, 50):
+            ttfts, count = await run_clients(concurrency, args.seconds, lambda i: kiroshi_reply(sockets[i], prompt))
+            results[f"kiroshi c={concurrency}"] = (ttfts, count / args.seconds)
+        for ws in sockets:
+            await ws.close()
     return results
 
 
@@ -115,23 +122,23 @@ async def idle_sessions(runner: Runner, count: int) -> tuple[int, int]:
     assert runner.process is not None
     user = ChatUser.create(runner.url)
     url = user.session_url().replace("http://", "ws://")
-    warm = [await connect(url, compression=None) for _ in range(50)]
-    for ws in warm:
-        await ws.close()
-    await asyncio.sleep(0.5)
-    before = rss_kib(runner.process.pid)
-    sockets = []
-    for start in range(0, count, 500):
-        batch = await asyncio.gather(
-            *(connect(url, compression=None, ping_interval=None) for _ in range(min(500, count - start)))
-        )
-        sockets += batch
-        for ws in batch:
-            await ws.recv()
-    await asyncio.sleep(1.0)
-    after = rss_kib(runner.process.pid)
-    for start in range(0, len(sockets), 500):
-        await asyncio.gather(*(ws.close() for ws in sockets[start : start + 500]))
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        warm = [await http.ws_connect(url) for _ in range(50)]
+        for ws in warm:
+            await ws.close()
+        await asyncio.sleep(0.5)
+        before = rss_kib(runner.process.pid)
+        sockets = []
+        for start in range(0, count, 500):
+            batch = await asyncio.gather(*(http.ws_connect(url, autoping=True) for _ in range(min(500, count - start))))
+            sockets += batch
+            for ws in batch:
+                await ws.receive_str()
+        await asyncio.sleep(1.0)
+        after = rss_kib(runner.process.pid)
+        for start in range(0, len(sockets), 500):
+            await asyncio.gather(*(ws.close() for ws in sockets[start : start + 500]))
     return before, after
 
 

@@ -3,8 +3,9 @@
 One engine per process, on its event loop. A reply is a task of its own (`ReplyJob`): it keeps
 generating when its client drops, buffers its deltas for a resuming client, and stores the
 reply when it ends. The hot path stays lean: the quota is reserved in the cache, the history
-comes from a per-chat cache, the user's message is written (lib.db.group_commit) once the first
-delta is out, and the delta relay encodes each frame once and touches no database.
+comes from a per-chat cache, the delta relay encodes each frame once and touches no database, and
+the turn (message and reply) is written once, when it ends, in a commit shared with other turns
+(lib.db.group_commit). A turn is stored whole or not at all: one cut by a crash never got `done`.
 """
 
 from __future__ import annotations
@@ -235,9 +236,8 @@ class ChatEngine:
     # -- generating a reply ------------------------------------------------------------------
 
     async def _generate(self, job: ReplyJob, messages: list[dict[str, str]], max_tokens: int) -> None:
-        chat, now, started = job.chat, self.services.now(), time.perf_counter()
+        chat, asked_at, started = job.chat, self.services.now(), time.perf_counter()
         REPLIES_IN_PROGRESS.inc()
-        stored: asyncio.Future[Any] | None = None
         usage: Usage | None = None
         status, failure = "complete", None
         deltas = job.deltas
@@ -252,10 +252,8 @@ class ChatEngine:
                 for listener in tuple(job.listeners):
                     if not await listener.send(delta):
                         job.listeners.discard(listener)
-                if stored is None:
+                if len(deltas) == 1:
                     FIRST_TOKEN.observe(time.perf_counter() - started)
-                    # After the first delta is out: the fsync must not delay the first token.
-                    stored = self._store_user_message(job, now)
         except asyncio.CancelledError:
             status = "stopped"
         except UpstreamError as exc:
@@ -268,16 +266,12 @@ class ChatEngine:
         TOKENS_STREAMED.inc(len(deltas))
         if failure is not None:
             UPSTREAM_ERRORS.labels(failure.code).inc()
-        await self._finish(job, stored or self._store_user_message(job, now), messages, usage, status, failure)
-
-    def _store_user_message(self, job: ReplyJob, now: dt.datetime) -> asyncio.Future[Any]:
-        content = job.user_turn[0]["content"]
-        return asyncio.ensure_future(self.commits.write(chats.user_message(job.chat, content, now)))
+        await self._finish(job, asked_at, messages, usage, status, failure)
 
     async def _finish(
         self,
         job: ReplyJob,
-        stored: asyncio.Future[Any],
+        asked_at: dt.datetime,
         messages: list[dict[str, str]],
         usage: Usage | None,
         status: str,
@@ -291,11 +285,12 @@ class ChatEngine:
         )
         chat, reservation = job.chat, job.reservation
         try:
-            self.turns.append(chat.chat_id, await stored, job.user_turn)
             count = await self.commits.write(
-                chats.reply(
+                chats.turn(
                     self.services.db,
                     chat,
+                    question=job.user_turn[0]["content"],
+                    asked_at=asked_at,
                     message_id=job.message_id,
                     content=content,
                     status=status,
@@ -304,6 +299,7 @@ class ChatEngine:
                     now=self.services.now(),
                 )
             )
+            self.turns.append(chat.chat_id, count - 1, job.user_turn)
             self.turns.append(chat.chat_id, count, weighed({"role": "assistant", "content": content}))
         except Exception:  # the database failing must not leave the socket waiting forever
             log.exception("storing the turn failed")

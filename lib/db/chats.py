@@ -1,8 +1,8 @@
 """The `chat`, `message` and `usage` tables.
 
-A turn writes twice: the user's message when it starts, the reply (with the tokens it used added
-to the user's usage) when it ends; both are `Write`s that the chat engine commits together with
-other turns' writes (lib.db.group_commit). Reservations of replies in flight live in the cache
+A turn is written once, when it ends: the user's message, the reply and the tokens it used (added
+to the user's usage), in one `Write` that the chat engine commits together with other turns'
+(lib.db.group_commit). Reservations of replies in flight live in the cache
 (lib.chat.quota).
 """
 
@@ -28,10 +28,9 @@ __all__ = [
     "list_chats",
     "recent_turns",
     "rename_chat",
-    "reply",
     "tokens_used",
+    "turn",
     "usage_key",
-    "user_message",
 ]
 
 TITLE_LENGTH = 80
@@ -141,29 +140,12 @@ def recent_turns(db: Database, chat_id: str, limit: int) -> tuple[int, list[dict
     return int(count or 0), [{"role": r["role"], "content": r["content"]} for r in reversed(rows or [])]
 
 
-def user_message(chat: Chat, content: str, now: dt.datetime) -> Write:
-    """Store the user's message (the first one titles the chat); its value is the chat's message count."""
-    return Write(
-        (
-            "LET $counted = (UPDATE ONLY $chat SET message_count += 1, updated_at = $now,"
-            " title = IF title = '' THEN $title ELSE title END)",
-            "CREATE ONLY $message CONTENT {chat: $chat, seq: $counted.message_count, role: 'user', content: $content,"
-            " status: 'complete', created_at: $now} RETURN VALUE seq",
-        ),
-        {
-            "chat": record("chat", chat.chat_id),
-            "message": record("message", new_id()),
-            "content": content,
-            "title": " ".join(content.split())[:TITLE_LENGTH],
-            "now": now,
-        },
-    )
-
-
-def reply(
+def turn(
     db: Database,
     chat: Chat,
     *,
+    question: str,
+    asked_at: dt.datetime,
     message_id: str,
     content: str,
     status: str,
@@ -171,14 +153,18 @@ def reply(
     period: tuple[dt.datetime, dt.datetime],
     now: dt.datetime,
 ) -> Write:
-    """Store the assistant's reply and add the tokens it used to the user's usage for the quota
-    period; its value is the chat's message count."""
+    """Store a whole turn: the user's message (the first one titles the chat) and the assistant's
+    reply, and add the tokens it used to the user's usage for the quota period. Its value is the
+    chat's message count."""
     key = usage_key(chat.user_id, period[0])
     return Write(
         (
             "UPSERT $usage SET user = $user, period_start = $period_start, period_end = $period_end,"
             " used = (used ?? 0) + $used",
-            "LET $counted = (UPDATE ONLY $chat SET message_count += 1, updated_at = $now)",
+            "LET $counted = (UPDATE ONLY $chat SET message_count += 2, updated_at = $now,"
+            " title = IF title = '' THEN $title ELSE title END)",
+            "CREATE ONLY $question CONTENT {chat: $chat, seq: $counted.message_count - 1, role: 'user',"
+            " content: $question_text, status: 'complete', created_at: $asked_at}",
             "CREATE ONLY $message CONTENT {chat: $chat, seq: $counted.message_count, role: 'assistant',"
             " content: $content, status: $status, usage: $usage_counts, created_at: $now} RETURN VALUE seq",
         ),
@@ -189,6 +175,10 @@ def reply(
             "period_end": period[1],
             "used": usage["prompt_tokens"] + usage["completion_tokens"],
             "chat": record("chat", chat.chat_id),
+            "title": " ".join(question.split())[:TITLE_LENGTH],
+            "question": record("message", new_id()),
+            "question_text": question,
+            "asked_at": asked_at,
             "message": record("message", message_id),
             "content": content,
             "status": status,
