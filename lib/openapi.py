@@ -47,7 +47,10 @@ Decisions where the API contract is silent:
 - Chats list newest first by creation (stable pages). A chat's `title` is set from its first message.
   Messages carry `status`: `complete`, `stopped` (the user sent stop) or `error` (the model failed).
 - The chat session (`GET /chats/{user_id}/{chat_id}/session`) is a WebSocket: JSON text frames as in
-  the README; `done` also carries `finish_reason` (`stop` or `stopped`). Error frame codes:
+  the README; `done` also carries `finish_reason` (`stop` or `stopped`). A `delta` carries the
+  text that arrived from the model since the previous one: a token when the model is slower than
+  the relay, several when they arrive together (indexes count frames). A turn (message and reply)
+  is stored when it ends, before `done`, whole or not at all. Error frame codes:
   invalid_json, unknown_type, invalid_message, message_too_long, unsupported_frame, reply_in_progress,
   nothing_to_stop, rate_limited, quota_exceeded, model_not_allowed, upstream_error,
   upstream_timeout, upstream_unavailable, storage_failed. Close codes: 1009 frame over 64 KiB, 4401

@@ -49,9 +49,10 @@ class OpenAICompatible:
             "stream_options": {"include_usage": True},
         }
         try:
-            # Bytes pass through the SDK as they are: its own encoder (stdlib json) costs ~10x orjson.
-            body = orjson.dumps(request)
-            response = await self._client.post("/chat/completions", cast_to=httpx2.Response, body=body, stream=True)
+            # The body goes as ready bytes (`content`): the SDK's own encoder (stdlib json) costs ~10x orjson.
+            response = await self._client.post(
+                "/chat/completions", cast_to=httpx2.Response, content=orjson.dumps(request), stream=True
+            )
             try:
                 # Bytes split into SSE lines here: httpx's text and line layers cost more than
                 # the parsing. Read to the end even after [DONE]: a fully read response returns
@@ -59,10 +60,15 @@ class OpenAICompatible:
                 pending = b""
                 async for chunk in response.aiter_bytes():
                     *lines, pending = (pending + chunk).split(b"\n")
+                    text: list[str] = []
+                    usage = None
                     for line in lines:
                         if line.startswith(b"data:") and line[5:].strip() != b"[DONE]":
-                            for item in _items(orjson.loads(line[5:])):
-                                yield item
+                            usage = _read(orjson.loads(line[5:]), text) or usage
+                    if text:  # what arrived together leaves together: one delta per read
+                        yield "".join(text)
+                    if usage is not None:
+                        yield usage
             finally:
                 await response.aclose()  # on stop this cancels the upstream request
         except openai.APIStatusError as exc:
@@ -76,13 +82,11 @@ class OpenAICompatible:
         await self._client.close()
 
 
-def _items(chunk: dict[str, Any]) -> list[str | Usage]:
-    items: list[str | Usage] = []
+def _read(chunk: dict[str, Any], text: list[str]) -> Usage | None:
+    """Add the chunk's text to `text`; return its usage, if it carries one."""
     for choice in chunk.get("choices") or ():
         content = (choice.get("delta") or {}).get("content")
         if content:
-            items.append(content)
+            text.append(content)
     usage = chunk.get("usage")
-    if usage:
-        items.append(Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))))
-    return items
+    return Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))) if usage else None

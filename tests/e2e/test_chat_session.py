@@ -14,7 +14,7 @@ from websockets.sync.client import connect
 
 from tests.e2e.conftest import _buy, _plan
 from tests.support.chat import ChatUser, frames_until_end, reply_text
-from tests.support.fake_openai import FakeOpenAI
+from tests.support.fake_openai import WORDS, FakeOpenAI
 from tests.support.runner import Runner
 
 pytestmark = pytest.mark.e2e
@@ -31,8 +31,10 @@ def test_a_message_streams_ordered_deltas_then_done_and_is_stored(user: ChatUser
         frames = user.say(ws, "Tell me about Kiroshi")
 
     deltas, done = frames[:-1], frames[-1]
-    assert [f["index"] for f in deltas] == list(range(8))
     assert all(f["type"] == "delta" for f in deltas)
+    # Tokens that arrive together leave in one delta: at most one frame per token, in order.
+    assert [f["index"] for f in deltas] == list(range(len(deltas))) and 1 <= len(deltas) <= 8
+    assert reply_text(frames) == "".join(WORDS[:8])
     assert done["type"] == "done"
     assert done["usage"]["completion_tokens"] == 8 and done["usage"]["prompt_tokens"] > 0
     chat = user.chat()

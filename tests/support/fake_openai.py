@@ -1,5 +1,6 @@
 """A faithful fake of an OpenAI-compatible chat server: SSE chunks, a final usage chunk, a
-configurable delay per token and failure modes. Used by tests and benchmarks.
+configurable delay per token and failure modes. Like the real servers it wants a bearer API key
+(401 without) and JSON request bodies (400 otherwise). Used by tests and benchmarks.
 
 The last user message steers it:
   `[tokens=N]`   reply with N tokens (default: the server's `tokens`)
@@ -48,7 +49,12 @@ class FakeOpenAI:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        if scope["path"].endswith("/models"):
+        headers = dict(scope["headers"])
+        if not headers.get(b"authorization", b"").startswith(b"Bearer "):
+            await _json(send, 401, {"error": {"message": "no API key", "type": "invalid_request_error"}})
+        elif scope["method"] == "POST" and headers.get(b"content-type") != b"application/json":
+            await _json(send, 400, {"error": {"message": "send JSON", "type": "invalid_request_error"}})
+        elif scope["path"].endswith("/models"):
             data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
             await _json(send, 200, {"object": "list", "data": data})
         elif scope["path"].endswith("/chat/completions"):
