@@ -1,7 +1,7 @@
 """Authenticated `GET /auth` on the local runner vs a bare hello-world on the same stack, in one run;
 and logins/s vs raw Argon2id verifies/s on the same cores.
 
-    .venv/bin/python bench/auth_throughput.py [--seconds 10] [--connections 32]
+    .venv/bin/python bench/auth_throughput.py [--seconds 5] [--rounds 3] [--connections 32]
 
 Needs `wrk` (Debian package). Prints each figure and the ratios.
 """
@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,7 +73,8 @@ def raw_verifies(seconds: int, threads: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--login-connections", type=int, default=8)
     args = parser.parse_args()
@@ -93,17 +95,26 @@ def main() -> None:
         login = httpx.post(f"{runner.url}/users/login", json={"email": body["email"], "password": PASSWORD})
         token = login.json()["token"]
 
-        hello = hello_world(args.seconds, args.connections)
-        healthy = wrk(f"{runner.url}/healthy", args.seconds, args.connections)
-        auth = wrk(f"{runner.url}/auth", args.seconds, args.connections, [f"Authorization: Bearer {token}"])
+        # Rounds of all three, the median of each: this machine's speed drifts within a run.
+        hellos, healthies, auths = [], [], []
+        for _ in range(args.rounds):
+            hellos.append(hello_world(args.seconds, args.connections))
+            healthies.append(wrk(f"{runner.url}/healthy", args.seconds, args.connections))
+            auths.append(wrk(f"{runner.url}/auth", args.seconds, args.connections, [f"Authorization: Bearer {token}"]))
+        hello, healthy, auth = (statistics.median(x) for x in (hellos, healthies, auths))
 
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(
                 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
                 f'wrk.body = \'{{"email": "bench@example.com", "password": "{PASSWORD}"}}\'\n'
             )
-        logins = wrk(f"{runner.url}/users/login", args.seconds, args.login_connections, script=script.name)
-        verifies = raw_verifies(args.seconds, os.cpu_count() or 2)
+        login_rates, verify_rates = [], []
+        for _ in range(args.rounds):
+            login_rates.append(
+                wrk(f"{runner.url}/users/login", args.seconds, args.login_connections, script=script.name)
+            )
+            verify_rates.append(raw_verifies(args.seconds, os.cpu_count() or 2))
+        logins, verifies = statistics.median(login_rates), statistics.median(verify_rates)
     finally:
         runner.stop()
         shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,16 +1,12 @@
 """Argon2id password hashes (passlib, OWASP parameters) and the password policy.
 
 Hashing and verifying take ~25 ms of CPU and release the GIL: routes that call them are marked
-`offload` in the route table so the local runner runs them off its event loop. At most one hash
-per core runs at a time (Argon2id is memory-hard: more only thrash the caches), so the threads
-that run those routes may outnumber the cores: a login waiting on its database write (an fsync)
-leaves its core to another login's hash.
+`offload` in the route table so the local runner runs them off its event loop.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import threading
 from importlib import resources
 from typing import Any
@@ -22,7 +18,6 @@ MAX_LENGTH = 128
 
 
 _hasher_lock = threading.Lock()
-_cores = threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
 @functools.cache
@@ -39,16 +34,12 @@ def _hasher() -> Any:
 
 
 def hash_password(password: str) -> str:
-    hasher = _hasher()
-    with _cores:
-        return str(hasher.hash(password))
+    return str(_hasher().hash(password))
 
 
 def verify_password(password: str, password_hash: str) -> bool:
-    hasher = _hasher()
     try:
-        with _cores:
-            return bool(hasher.verify(password, password_hash))
+        return bool(_hasher().verify(password, password_hash))
     except ValueError:  # a malformed stored hash never lets anyone in
         return False
 
