@@ -47,7 +47,9 @@ async def direct_reply(http: aiohttp.ClientSession, url: str, content: str) -> f
     }
     started = time.perf_counter()
     first = 0.0
-    async with http.post(url, data=orjson.dumps(body), headers={"content-type": "application/json"}) as response:
+    headers = {"content-type": "application/json", "authorization": "Bearer bench"}
+    async with http.post(url, data=orjson.dumps(body), headers=headers) as response:
+        response.raise_for_status()
         pending = b""
         async for chunk in response.content.iter_any():
             *lines, pending = (pending + chunk).split(b"\n")
