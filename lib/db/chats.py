@@ -157,10 +157,11 @@ def turn(
     reply, and add the tokens it used to the user's usage for the quota period. Its value is the
     chat's message count."""
     key = usage_key(chat.user_id, period[0])
+    generation = db.memo.generation(chat.user_id)
     return Write(
         (
-            "UPSERT $usage SET user = $user, period_start = $period_start, period_end = $period_end,"
-            " used = (used ?? 0) + $used",
+            "UPSERT ONLY $usage SET user = $user, period_start = $period_start, period_end = $period_end,"
+            " used = (used ?? 0) + $used RETURN VALUE used",
             "LET $counted = (UPDATE ONLY $chat SET message_count += 2, updated_at = $now,"
             " title = IF title = '' THEN $title ELSE title END)",
             "CREATE ONLY $question CONTENT {chat: $chat, seq: $counted.message_count - 1, role: 'user',"
@@ -185,7 +186,8 @@ def turn(
             "usage_counts": usage,
             "now": now,
         },
-        after=lambda: db.memo.invalidate(chat.user_id, ("usage", key)),
+        # The new total is what the next turn's quota check reads: keep it rather than read it again.
+        after=lambda results: db.memo.replace(chat.user_id, ("usage", key), int(results[0]), generation),
     )
 
 

@@ -35,12 +35,13 @@ class Write:
     """Statements that run atomically; the write's value is its last statement's result.
 
     No `RETURN` statements: inside a transaction, RETURN ends it early (the statements after it
-    are silently skipped). `after` runs once the write is committed (memo invalidation).
+    are silently skipped). `after` runs once the write is committed, with the results of its
+    statements (to refresh or invalidate memoised reads).
     """
 
     statements: tuple[str, ...]
     params: Mapping[str, Any]
-    after: Callable[[], None] | None = field(default=None, compare=False)
+    after: Callable[[list[Any]], None] | None = field(default=None, compare=False)
 
 
 def _renamed(write: Write, suffix: str) -> tuple[list[str], dict[str, Any]]:
@@ -65,9 +66,11 @@ def commit(db: Database, writes: Sequence[Write]) -> list[Any]:
         params |= values
         ends.append(len(statements) - 1)
     results = db.transaction(";\n".join(statements) + ";", params)
-    for write in writes:
+    start = 0
+    for write, end in zip(writes, ends, strict=True):
         if write.after is not None:
-            write.after()
+            write.after(results[start : end + 1])
+        start = end + 1
     return [results[end] for end in ends]
 
 

@@ -57,3 +57,26 @@ class Memo:
                 self._size -= len(self._entries.pop(owner, {}))
             elif self._entries.get(owner, {}).pop(key, None) is not None:
                 self._size -= 1
+
+    def generation(self, owner: str) -> int:
+        """Read before a write; hand to `replace` after it."""
+        with self._lock:
+            return self._generations.get(owner, 0)
+
+    def replace(self, owner: str, key: Any, value: Any, generation: int) -> None:
+        """After a write that returned the new `value` of `owner`'s entry `key`: keep it, unless
+        another write of `owner` invalidated since `generation` (then forget the entry, as
+        `invalidate` would). Loads of `owner` in flight are not stored either way."""
+        if not self.enabled:
+            return
+        with self._lock:
+            current = self._generations.get(owner, 0)
+            self._generations[owner] = current + 1
+            entries = self._entries.setdefault(owner, {})
+            had = key in entries
+            if current == generation:
+                entries[key] = value
+                self._size += not had
+            elif had:
+                del entries[key]
+                self._size -= 1

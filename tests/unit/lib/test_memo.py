@@ -45,3 +45,28 @@ def test_the_memo_stays_bounded() -> None:
     for i in range(25):
         memo.load(f"user{i}", 1, lambda: "v")
     assert memo._size <= 10
+
+
+def test_a_write_keeps_the_value_it_returned_unless_another_write_came_between() -> None:
+    memo = Memo(enabled=True)
+    memo.load("alice", "used", lambda: 10)
+
+    before = memo.generation("alice")
+    memo.replace("alice", "used", 15, before)  # the write returned the new total
+    assert memo.load("alice", "used", lambda: -1) == 15
+
+    before = memo.generation("alice")
+    memo.invalidate("alice", "used")  # another writer committed meanwhile
+    memo.replace("alice", "used", 20, before)
+    assert memo.load("alice", "used", lambda: 25) == 25  # read again, never the racing write's value
+
+
+def test_a_load_in_flight_during_a_write_is_not_kept() -> None:
+    memo = Memo(enabled=True)
+
+    def read_while_a_write_lands() -> int:
+        memo.replace("alice", "used", 15, memo.generation("alice"))
+        return 10  # what the read saw before the write
+
+    assert memo.load("alice", "used", read_while_a_write_lands) == 10
+    assert memo.load("alice", "used", lambda: -1) == 15
