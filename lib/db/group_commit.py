@@ -11,6 +11,7 @@ only for its own reason and never because of its neighbours.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import queue
 import re
@@ -44,15 +45,20 @@ class Write:
     after: Callable[[list[Any]], None] | None = field(default=None, compare=False)
 
 
-def _renamed(write: Write, suffix: str) -> tuple[list[str], dict[str, Any]]:
+def _renamed(write: Write, suffix: str) -> tuple[tuple[str, ...], dict[str, Any]]:
     """The write with its parameters and LET variables renamed apart from the other writes'."""
-    names = set(write.params) | {name for sql in write.statements for name in _LET.findall(sql)}
+    statements = _renamed_statements(write.statements, frozenset(write.params), suffix)
+    return statements, {f"{name}_{suffix}": value for name, value in write.params.items()}
+
+
+@functools.lru_cache(maxsize=1024)  # few kinds of writes, suffixes w0..w99: the regex runs once each
+def _renamed_statements(statements: tuple[str, ...], params: frozenset[str], suffix: str) -> tuple[str, ...]:
+    names = params | {name for sql in statements for name in _LET.findall(sql)}
 
     def rename(match: re.Match[str]) -> str:
         return f"${match.group(1)}_{suffix}" if match.group(1) in names else match.group(0)
 
-    statements = [_VARIABLE.sub(rename, sql) for sql in write.statements]
-    return statements, {f"{name}_{suffix}": value for name, value in write.params.items()}
+    return tuple(_VARIABLE.sub(rename, sql) for sql in statements)
 
 
 def commit(db: Database, writes: Sequence[Write]) -> list[Any]:
@@ -61,7 +67,7 @@ def commit(db: Database, writes: Sequence[Write]) -> list[Any]:
     params: dict[str, Any] = {}
     ends = []
     for index, write in enumerate(writes):
-        own, values = _renamed(write, f"w{index}") if len(writes) > 1 else (list(write.statements), dict(write.params))
+        own, values = _renamed(write, f"w{index}") if len(writes) > 1 else (write.statements, dict(write.params))
         statements += own
         params |= values
         ends.append(len(statements) - 1)
