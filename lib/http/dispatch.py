@@ -92,20 +92,25 @@ def _validated(route: Route, kind: str, data: Any) -> dict[str, Any]:
         raise UnprocessableContent(f"invalid fields: {fields}", errors=errors) from None
 
 
+def _json(route: Route, value: Any) -> bytes:
+    shape = route.shape()
+    return json.dumps(shape(value) if shape is not None else value)
+
+
 def _answer(route: Route, result: Any, request_id: str) -> HttpResponse:
-    reply = result if isinstance(result, Reply) else Reply(result)
-    headers = {"x-request-id": request_id, **{k.lower(): v for k, v in reply.headers.items()}}
-    if isinstance(reply.body, AsyncIterator):
-        headers["content-type"] = reply.content_type or "text/event-stream"
-        return HttpResponse(reply.status or route.status, b"", headers, stream=reply.body)
-    if reply.content_type is not None:
-        headers["content-type"] = reply.content_type
-        body = reply.body if isinstance(reply.body, bytes) else str(reply.body).encode()
+    if not isinstance(result, Reply):  # most answers: JSON with the route's status
+        return HttpResponse(route.status, _json(route, result), {"x-request-id": request_id, "content-type": JSON_TYPE})
+    headers = {"x-request-id": request_id, **{k.lower(): v for k, v in result.headers.items()}}
+    if isinstance(result.body, AsyncIterator):
+        headers["content-type"] = result.content_type or "text/event-stream"
+        return HttpResponse(result.status or route.status, b"", headers, stream=result.body)
+    if result.content_type is not None:
+        headers["content-type"] = result.content_type
+        body = result.body if isinstance(result.body, bytes) else str(result.body).encode()
     else:
         headers["content-type"] = JSON_TYPE
-        shape = route.shape()
-        body = json.dumps(shape(reply.body) if shape is not None else reply.body)
-    return HttpResponse(reply.status or route.status, body, headers)
+        body = _json(route, result.body)
+    return HttpResponse(result.status or route.status, body, headers)
 
 
 def _call(route: Route, path: Mapping[str, str], request: HttpRequest, services: Services, request_id: str) -> Call:
