@@ -6,7 +6,9 @@ posts the ready JSON body through the same client (`AsyncOpenAI.post`, its auth,
 error mapping) and decodes each `data:` line of the raw stream with orjson.
 The client runs on the SDK's aiohttp transport (`openai.DefaultAioHttpClient`, the `aiohttp`
 extra): httpx2's own connection pool probes every idle connection with a poll() call on each
-request, which at 50 concurrent streams cost more than the streaming itself.
+request, which at 50 concurrent streams cost more than the streaming itself. What remains is the
+SDK's own request path (options, headers, retries bookkeeping): measured here against the same
+fake upstream, the first token comes ~1.8 ms after `post` against ~0.7 ms with aiohttp alone.
 (openai 3.x runs on `httpx2`, whose errors can surface while a stream is read.)
 """
 
