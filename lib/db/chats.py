@@ -187,7 +187,11 @@ def turn(
             "now": now,
         },
         # The new total is what the next turn's quota check reads: keep it rather than read it again.
-        after=lambda results: db.memo.replace(chat.user_id, ("usage", key), int(results[0]), generation),
+        after=lambda results: (
+            db.memo.replace(chat.user_id, ("usage", key), results[0], generation)
+            if isinstance(results[0], int)
+            else db.memo.invalidate(chat.user_id, ("usage", key))
+        ),
     )
 
 

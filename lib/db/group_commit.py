@@ -75,7 +75,10 @@ def commit(db: Database, writes: Sequence[Write]) -> list[Any]:
     start = 0
     for write, end in zip(writes, ends, strict=True):
         if write.after is not None:
-            write.after(results[start : end + 1])
+            try:
+                write.after(results[start : end + 1])
+            except Exception:  # committed all the same: never report (or retry) the write as failed
+                log.exception("a callback after a committed write failed")
         start = end + 1
     return [results[end] for end in ends]
 

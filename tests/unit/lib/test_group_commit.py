@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 
@@ -80,3 +81,17 @@ def test_what_is_queued_at_close_is_committed(db: Database) -> None:
 
     assert all(f.done() for f in futures)
     assert _query(db, "SELECT VALUE n FROM ONLY counter:closing") == 50
+
+
+def test_a_failing_callback_does_not_undo_or_repeat_a_committed_write(db: Database) -> None:
+    def broken(_results: list[object]) -> None:
+        raise ValueError("a bug after the commit")
+
+    group = GroupCommit(db)
+    try:
+        value = group.submit(replace(_count("callback"), after=broken)).result(timeout=10)
+    finally:
+        group.close()
+
+    assert value == 1
+    assert _query(db, "SELECT VALUE n FROM ONLY counter:callback") == 1
