@@ -49,13 +49,17 @@ def _issued_before(claims: TokenClaims, user: users.User) -> bool:
 def authenticate(services: Services, token: str) -> Principal:
     """Verify the token and check it is neither revoked nor older than the user's last
     password change, and that the user still exists. Raises Unauthorized."""
-    return principal_for(services, services.tokens.verify(token))
+    return _unrevoked(services, services.tokens.verify(token))  # verify checked the expiry
 
 
 def principal_for(services: Services, claims: TokenClaims) -> Principal:
-    """The principal of verified claims, unless revoked or the user is gone. Raises Unauthorized."""
+    """The principal of verified claims, unless expired, revoked or the user is gone. Raises Unauthorized."""
     if claims.expires_at <= services.now().timestamp():
         raise Unauthorized("the token has expired", code="token_expired")
+    return _unrevoked(services, claims)
+
+
+def _unrevoked(services: Services, claims: TokenClaims) -> Principal:
     user, revoked = users.load_for_token(services.db, claims.user_id, claims.jti)
     if user is None or revoked or _issued_before(claims, user):
         raise Unauthorized("the token has been revoked", code="token_revoked")
