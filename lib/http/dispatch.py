@@ -6,7 +6,9 @@ authorization (403) → validation (422) → handler → answer; every failure i
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
 import secrets
 import time
@@ -25,7 +27,7 @@ from lib.logging import log_request
 from lib.metrics import count_request
 from lib.services import Services
 
-__all__ = ["Call", "dispatch", "dispatch_async", "dispatch_request", "problem_response"]
+__all__ = ["Call", "dispatch", "dispatch_async", "dispatch_request", "new_request_id", "problem_response"]
 
 log = logging.getLogger("kiroshi.http")
 
@@ -34,9 +36,9 @@ JSON_TYPE = "application/json"
 PROBLEM_TYPE = "application/problem+json"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Call:
-    """A parsed, authenticated, validated call: what a handler receives."""
+    """A parsed, authenticated, validated call: what a handler receives (built per request: slotted, not frozen)."""
 
     route: Route
     path: Mapping[str, str]
@@ -124,9 +126,30 @@ def _call(route: Route, path: Mapping[str, str], request: HttpRequest, services:
     return Call(route, path, body, query, principal, services, request, request_id)
 
 
+class _RequestIds:
+    """New request ids: a random prefix per process (renewed in a forked child) and a counter,
+    unique across processes without a random draw (a syscall) per request."""
+
+    def __init__(self) -> None:
+        self.renew()
+        os.register_at_fork(after_in_child=self.renew)
+
+    def renew(self) -> None:
+        self._prefix, self._numbers = secrets.token_hex(4), itertools.count()
+
+    def new(self) -> str:
+        return f"{self._prefix}{next(self._numbers):08x}"
+
+
+new_request_id = _RequestIds().new
+
+
 def _request_id(request: HttpRequest) -> str:
-    request_id = request.headers.get("x-request-id", "")
-    return request_id if _REQUEST_ID.match(request_id) else secrets.token_hex(8)
+    """The caller's `X-Request-Id` when well-formed, else a new one."""
+    request_id = request.headers.get("x-request-id")
+    if request_id is not None and _REQUEST_ID.match(request_id):
+        return request_id
+    return new_request_id()
 
 
 def _failed(route: Route, error: Exception, request_id: str) -> HttpResponse:
@@ -191,7 +214,7 @@ def dispatch_request(router: Router, request: HttpRequest, services: Services) -
     try:
         route, path = router.match(request.method, request.path)
     except ApiError as error:
-        response = problem_response(error, secrets.token_hex(8))
+        response = problem_response(error, new_request_id())
         log_request(request, None, response.status, 0.0, response.headers["x-request-id"], None)
         return response
     return dispatch(route, path, request, services)

@@ -4,10 +4,14 @@ A projector keeps exactly the fields the schema declares (nothing a handler adds
 leaves the process) and leaves the values to orjson, which writes datetimes in ISO 8601 as
 `Schema.dump` does. Handlers build their answers from typed records, so the values already have
 the schema's types; the schema tests check each answer against the OpenAPI document.
+
+Most answers are dicts that hold only declared keys already: those pass through as they are
+(one key-set comparison per dict, in C), and only what must change is copied.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,8 +28,11 @@ def projector(schema: Schema) -> Project:
     steps = [
         (field.data_key or name, field.attribute or name, _values(field)) for name, field in schema.dump_fields.items()
     ]
+    renames = any(key != attribute for key, attribute, _ in steps)
+    declared = frozenset(key for key, _, _ in steps)
+    nested = [(key, inner) for key, _, inner in steps if inner is not None]
 
-    def project(value: Any) -> dict[str, Any]:
+    def copy(value: Any) -> dict[str, Any]:
         get: Callable[[str, Any], Any] = (
             value.get if isinstance(value, Mapping) else lambda key, default: getattr(value, key, default)
         )
@@ -36,6 +43,20 @@ def projector(schema: Schema) -> Project:
                 out[key] = item if inner is None or item is None else inner(item)
         return out
 
+    def project(value: Any) -> Any:
+        if renames or type(value) is not dict or not value.keys() <= declared:
+            return copy(value)
+        out = value  # only declared keys: the dict itself, unless a nested value must change
+        for key, inner in nested:
+            item = value.get(key)
+            if item is not None:
+                shaped = inner(item)
+                if shaped is not item:
+                    if out is value:
+                        out = dict(value)
+                    out[key] = shaped
+        return out
+
     return project
 
 
@@ -44,8 +65,18 @@ def _values(field: fields.Field) -> Project | None:  # type: ignore[type-arg]
     if isinstance(field, fields.Nested):
         nested = field.schema
         inner = projector(nested)
-        return (lambda items: [inner(item) for item in items]) if nested.many else inner
+        return _each(inner) if nested.many else inner
     if isinstance(field, fields.List):
         each = _values(field.inner)
-        return None if each is None else (lambda items: [each(item) for item in items])
+        return None if each is None else _each(each)
     return None
+
+
+def _each(inner: Project) -> Project:
+    """Project every item of a list (the list itself when no item changed)."""
+
+    def project(items: Any) -> Any:
+        shaped = [inner(item) for item in items]
+        return items if type(items) is list and all(map(operator.is_, shaped, items)) else shaped
+
+    return project

@@ -84,3 +84,17 @@ def test_a_page_keeps_its_cursor_and_only_declared_item_fields() -> None:
     page = {"chats": [{**item, "internal": 1}], "next_cursor": None}
 
     assert _same_as_dump(ChatsPageOut(), page) == {"chats": [json.loads(json.dumps(item))], "next_cursor": None}
+
+
+def test_an_answer_of_declared_keys_only_is_sent_as_it_is_and_extras_are_never_shared() -> None:
+    project = projector(ProfileOut())
+    metadata = {"role": "user", "created_at": NOW, "updated_at": NOW, "last_login_at": None, "subscription": None}
+    exact = {"user_id": "u1", "nickname": "n", "name": "N", "surname": "S", "email": "a@example.com"}
+    clean = {**exact, "metadata": metadata}
+
+    assert project(clean) is clean
+
+    leaky = {**exact, "metadata": {**metadata, "tokens_valid_after": NOW}}
+    shaped = project(leaky)
+    assert shaped is not leaky and "tokens_valid_after" in leaky["metadata"]  # the handler's dict is left alone
+    assert "tokens_valid_after" not in shaped["metadata"]
