@@ -17,7 +17,7 @@ from lib.http import json
 from lib.http.messages import HttpRequest
 from lib.loki import LokiHandler, LokiShipper
 
-__all__ = ["JsonFormatter", "configure_logging", "defer_flushes", "log_request"]
+__all__ = ["JsonFormatter", "configure_logging", "flush_access_lines", "hold_access_lines", "log_request"]
 
 access = logging.getLogger("kiroshi.access")
 
@@ -46,7 +46,7 @@ _loki: LokiShipper | None = None
 def configure_logging(level: str = "INFO", loki_url: str = "") -> None:
     """JSON lines on stdout; also to Loki in the background when `loki_url` is set."""
     global _loki
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -56,15 +56,44 @@ def configure_logging(level: str = "INFO", loki_url: str = "") -> None:
         root.addHandler(LokiHandler(_loki, JsonFormatter()))
 
 
-_flush_each_line = True
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    def emit(self, record: logging.LogRecord) -> None:
+        flush_access_lines()  # held access lines first: stdout keeps the order things happened in
+        super().emit(record)
 
 
-def defer_flushes() -> None:
-    """Write access lines without flushing stdout after each (a syscall per request); the caller
-    flushes it (the local runner: every 0.1 s and at shutdown). FaaS front doors keep a
-    flush per line: their process may be frozen right after the answer."""
-    global _flush_each_line
-    _flush_each_line = False
+_held: list[bytes] | None = None  # access lines not yet written, while a caller batches them
+
+
+def hold_access_lines() -> None:
+    """Hold access lines in memory until `flush_access_lines` (the local runner calls it every
+    0.1 s, and at shutdown) instead of a write syscall per request: even an unbuffered stdout
+    (PYTHONUNBUFFERED) gets one write per batch. Any other log record flushes them first. FaaS
+    front doors never hold: their process may be frozen right after the answer."""
+    global _held
+    if _held is None:
+        _held = []
+
+
+def flush_access_lines() -> None:
+    held = _held
+    if not held:
+        return
+    count = len(held)
+    lines = b"".join(held[:count])
+    del held[:count]  # lines appended meanwhile (other threads) stay for the next flush
+    _write(lines)
+
+
+def _write(lines: bytes) -> None:
+    stream = sys.stdout
+    buffer = getattr(stream, "buffer", None)  # below the text layer, which is flushed after each record
+    if buffer is not None:
+        buffer.write(lines)
+        buffer.flush()
+    else:  # a text-only stream (a test's capture)
+        stream.write(lines.decode())
+        stream.flush()
 
 
 _second: tuple[int, str] = (0, "")  # the last whole second and its ISO 8601 text
@@ -108,15 +137,9 @@ def log_request(
         },
         option=orjson.OPT_APPEND_NEWLINE,
     )
-    stream = sys.stdout
-    # As bytes, below the text layer: other records go through the text layer and the logging
-    # handler flushes it after each, so the order of lines holds.
-    buffer = getattr(stream, "buffer", None)
-    if buffer is not None:
-        buffer.write(line)
-    else:  # a text-only stream (a test's capture)
-        stream.write(line.decode())
-    if _flush_each_line:
-        stream.flush()
+    if _held is not None:
+        _held.append(line)
+    else:
+        _write(line)
     if _loki is not None:
         _loki.ship("info", line[:-1].decode())

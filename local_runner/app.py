@@ -13,7 +13,6 @@ import contextlib
 import gc
 import logging
 import os
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,7 +28,7 @@ from lib.http.dispatch import dispatch, dispatch_async, new_request_id, problem_
 from lib.http.messages import HttpRequest
 from lib.http.routing import Router
 from lib.llm import LLM
-from lib.logging import defer_flushes
+from lib.logging import flush_access_lines, hold_access_lines
 from lib.services import Services
 
 __all__ = ["RunnerApp"]
@@ -229,18 +228,18 @@ class RunnerApp:
                 await self.engine.shutdown(SHUTDOWN_GRACE_SECONDS)
                 await self.engine.llm.close()
                 flusher.cancel()
-                sys.stdout.flush()
+                flush_access_lines()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     @staticmethod
     async def _flush_logs() -> None:
-        """Access lines leave stdout at most LOG_FLUSH_SECONDS after their request, not each by
-        its own syscall (a tenth of a request's cost; nginx's `access_log ... flush=` does the same)."""
-        defer_flushes()
+        """Access lines leave at most LOG_FLUSH_SECONDS after their request, in one write per batch
+        rather than a syscall per request (nginx's `access_log ... flush=` does the same)."""
+        hold_access_lines()
         while True:
             await asyncio.sleep(LOG_FLUSH_SECONDS)
-            sys.stdout.flush()
+            flush_access_lines()
 
     async def _relay_outbox(self) -> None:
         """Publish outbox events in the background: when a write asks, and every second (so that

@@ -181,3 +181,25 @@ def test_logs_reach_loki_without_secrets_and_metrics_count_requests(tmp_path: Pa
     assert '"route":"users.login"' in shipped
     assert PASSWORD not in shipped and token not in shipped and "auth_token" not in shipped
     assert 'kiroshi_requests_total{route="users.login",status="200"} 1.0' in metrics
+
+
+def test_access_lines_leave_stdout_while_the_runner_keeps_serving(tmp_path: Path) -> None:
+    """Access lines are batched, never kept back: each shows up on stdout within a moment."""
+    runner = Runner(tmp_path, {"KIROSHI_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"}).start()
+    assert runner.process is not None and runner.process.stdout is not None
+    stdout = runner.process.stdout
+
+    def line_of_request() -> bytes:
+        while b'"request_id":"batched-line-1"' not in (line := stdout.readline()):
+            assert line, "stdout closed"
+        return line
+
+    reader = ThreadPoolExecutor(1)  # the runner stays up: no EOF to wait for
+    try:
+        answer = httpx.get(f"{runner.url}/healthy", headers={"X-Request-Id": "batched-line-1"})
+        assert answer.status_code == 200
+        line = reader.submit(line_of_request).result(timeout=5)
+        assert b'"route":"health.healthy"' in line and b'"status":200' in line
+    finally:
+        runner.stop()  # ends a reader still waiting
+        reader.shutdown()
