@@ -18,35 +18,8 @@ __all__ = [
     "check_password",
     "confirm_password",
     "is_bootstrap_admin",
-    "profile",
     "target_user",
 ]
-
-
-def profile(services: Services, user: User) -> dict[str, Any]:
-    """The `GET /auth` shape: public fields plus metadata, with the contract running now."""
-    from lib.subscriptions import current_contract  # noqa: PLC0415 - billing loads only where used
-
-    contract = current_contract(services, user.user_id)
-    subscription = (
-        {"plan_id": contract.plan_id, "contract_id": contract.contract_id, "ends_at": contract.ends_at}
-        if contract is not None
-        else None
-    )
-    return {
-        "user_id": user.user_id,
-        "nickname": user.nickname,
-        "name": user.name,
-        "surname": user.surname,
-        "email": user.email,
-        "metadata": {
-            "role": user.role,
-            "created_at": user.created_at,
-            "updated_at": user.updated_at,
-            "last_login_at": user.last_login_at,
-            "subscription": subscription,
-        },
-    }
 
 
 def is_bootstrap_admin(services: Services, email: str) -> bool:

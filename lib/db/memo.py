@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 __all__ = ["Memo"]
 
 T = TypeVar("T")
+_MISSING = object()
 
 
 class Memo:
@@ -29,10 +30,12 @@ class Memo:
         """The cached value, or `loader()` (stored unless `owner` was invalidated meanwhile)."""
         if not self.enabled:
             return loader()
+        entries = self._entries.get(owner)  # a hit needs no lock: one dict read is atomic
+        if entries is not None:
+            value = entries.get(key, _MISSING)
+            if value is not _MISSING:
+                return value  # type: ignore[no-any-return]
         with self._lock:
-            entries = self._entries.get(owner)
-            if entries is not None and key in entries:
-                return entries[key]  # type: ignore[no-any-return]
             generation = self._generations.get(owner, 0)
         value = loader()
         with self._lock:

@@ -66,9 +66,7 @@ def problem_response(error: ApiError, request_id: str) -> HttpResponse:
     return HttpResponse(error.status, json.dumps(error.problem()), headers)
 
 
-def _json_body(route: Route, request: HttpRequest, max_bytes: int) -> Any:
-    if route.body is None:
-        return None
+def _json_body(request: HttpRequest, max_bytes: int) -> Any:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != JSON_TYPE:
         raise UnsupportedMediaType()
@@ -95,7 +93,7 @@ def _validated(route: Route, kind: str, data: Any) -> dict[str, Any]:
 
 
 def _json(route: Route, value: Any) -> bytes:
-    shape = route.shape()
+    shape = route.shape
     return json.dumps(shape(value) if shape is not None else value)
 
 
@@ -116,13 +114,13 @@ def _answer(route: Route, result: Any, request_id: str) -> HttpResponse:
 
 
 def _call(route: Route, path: Mapping[str, str], request: HttpRequest, services: Services, request_id: str) -> Call:
-    raw = _json_body(route, request, services.settings.max_body_bytes)
+    raw = _json_body(request, services.settings.max_body_bytes) if route.body is not None else None
     principal = None
     if route.auth is not Auth.PUBLIC:
         principal = authenticate(services, bearer_token(request.headers.get("authorization")))
         authorize(route.auth, principal, path)
-    body = _validated(route, "body", raw)
-    query = _validated(route, "query", dict(request.query))
+    body = _validated(route, "body", raw) if route.body is not None else {}
+    query = _validated(route, "query", dict(request.query)) if route.query is not None else {}
     return Call(route, path, body, query, principal, services, request, request_id)
 
 
@@ -159,9 +157,10 @@ def _failed(route: Route, error: Exception, request_id: str) -> HttpResponse:
     return problem_response(ApiError(), request_id)
 
 
-def _done(call: Call | None, request: HttpRequest, route: Route, response: HttpResponse, started: float) -> None:
-    user_id = call.principal.user_id if call is not None and call.principal is not None else None
-    request_id = response.headers.get("x-request-id", "-")
+def _done(
+    call: Call | None, request: HttpRequest, route: Route, response: HttpResponse, started: float, request_id: str
+) -> None:
+    user_id = call.principal.user.user_id if call is not None and call.principal is not None else None
     seconds = time.perf_counter() - started
     count_request(route.name, response.status, seconds)
     log_request(request, route.name, response.status, seconds, request_id, user_id)
@@ -178,12 +177,12 @@ def dispatch(route: Route, path: Mapping[str, str], request: HttpRequest, servic
     started, request_id, call = time.perf_counter(), _request_id(request), None
     try:
         call = _call(route, path, request, services, request_id)
-        response = _answer(route, route.handler()(call), request_id)
+        response = _answer(route, route.handler(call), request_id)
         if route.method != "GET":
             services.events_written()
     except Exception as error:  # the one place that turns any failure into a problem answer
         response = _failed(route, error, request_id)
-    _done(call, request, route, response, started)
+    _done(call, request, route, response, started, request_id)
     return response
 
 
@@ -194,10 +193,10 @@ async def dispatch_async(
     started, request_id, call = time.perf_counter(), _request_id(request), None
     try:
         call = _call(route, path, request, services, request_id)
-        response = _answer(route, await route.handler()(call), request_id)
+        response = _answer(route, await route.handler(call), request_id)
     except Exception as error:  # the one place that turns any failure into a problem answer
         response = _failed(route, error, request_id)
-    _done(call, request, route, response, started)
+    _done(call, request, route, response, started, request_id)
     return response
 
 

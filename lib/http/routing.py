@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,11 +57,10 @@ class Route:
     def params(self) -> list[str]:
         return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
 
+    @functools.cached_property
     def handler(self) -> Callable[..., Any]:
         """The endpoint's handler, imported on first use."""
-        if "handler" not in self._cache:
-            self._cache["handler"] = importlib.import_module(self.module).handler
-        return self._cache["handler"]  # type: ignore[no-any-return]
+        return importlib.import_module(self.module).handler  # type: ignore[no-any-return]
 
     def schema_class(self, kind: str) -> type[Schema] | None:
         """The class of the route's `body`, `out` or `query` schema, imported on first use."""
@@ -78,14 +78,13 @@ class Route:
             self._cache[kind] = cls() if cls is not None else None
         return self._cache[kind]  # type: ignore[no-any-return]
 
+    @functools.cached_property
     def shape(self) -> Callable[[Any], Any] | None:
         """The projector of the route's `out` schema (lib.http.projection), built on first use."""
-        if "shape" not in self._cache:
-            from lib.http.projection import projector  # noqa: PLC0415 - marshmallow loads with the schema
+        from lib.http.projection import projector  # noqa: PLC0415 - marshmallow loads with the schema
 
-            out = self.schema("out")
-            self._cache["shape"] = projector(out) if out is not None else None
-        return self._cache["shape"]  # type: ignore[no-any-return]
+        out = self.schema("out")
+        return projector(out) if out is not None else None
 
 
 class Router:
