@@ -97,20 +97,21 @@ def _write(lines: bytes) -> None:
 
 
 _second: tuple[int, str] = (0, "")  # the last whole second and its ISO 8601 text
-_millisecond: tuple[int, str] = (0, "")  # the last millisecond and its whole timestamp
+_stamp: tuple[float, str] = (0.0, "")  # when the last millisecond ends, and its whole timestamp
 
 
 def _timestamp() -> str:
     """Now in ISO 8601 with milliseconds, as JsonFormatter writes it, at a fraction of the cost
     (the text of the second is made once a second, the timestamp once a millisecond)."""
-    global _second, _millisecond
-    now = int(time.time() * 1000)
-    if now != _millisecond[0]:
-        second, millis = divmod(now, 1000)
-        if second != _second[0]:
-            _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-        _millisecond = (now, f"{_second[1]}.{millis:03d}+00:00")
-    return _millisecond[1]
+    global _second, _stamp
+    now = time.time()
+    if now < _stamp[0]:
+        return _stamp[1]
+    second, millis = divmod(int(now * 1000), 1000)
+    if second != _second[0]:
+        _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    _stamp = (second + (millis + 1) / 1000, f"{_second[1]}.{millis:03d}+00:00")
+    return _stamp[1]
 
 
 def log_request(

@@ -35,9 +35,10 @@ def bearer_token(authorization: str | None) -> str:
     if not authorization:
         raise Unauthorized("a bearer token is required", code="missing_token")
     scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if not token or scheme.lower() != "bearer":
         raise Unauthorized("use the Bearer authorization scheme", code="invalid_token")
-    return token.strip()
+    return token
 
 
 def _issued_before(claims: TokenClaims, user: users.User) -> bool:
@@ -61,6 +62,6 @@ def principal_for(services: Services, claims: TokenClaims) -> Principal:
 
 def _unrevoked(services: Services, claims: TokenClaims) -> Principal:
     user, revoked = users.load_for_token(services.db, claims.user_id, claims.jti)
-    if user is None or revoked or _issued_before(claims, user):
+    if user is None or revoked or (user.tokens_valid_after is not None and _issued_before(claims, user)):
         raise Unauthorized("the token has been revoked", code="token_revoked")
     return Principal(user, claims)

@@ -122,7 +122,8 @@ def live_contracts(db: Database, user_id: str, now: dt.datetime) -> list[Contrac
         )
         return [c for c in map(_contract, rows or []) if c is not None]
 
-    return [c for c in db.memo.load(user_id, "live_contracts", load) if c.ends_at > now]
+    live = db.memo.load(user_id, "live_contracts", load)
+    return [c for c in live if c.ends_at > now] if live else []
 
 
 def insert_contract(

@@ -118,7 +118,8 @@ def _call(route: Route, path: Mapping[str, str], request: HttpRequest, services:
     principal = None
     if route.auth is not Auth.PUBLIC:
         principal = authenticate(services, bearer_token(request.headers.get("authorization")))
-        authorize(route.auth, principal, path)
+        if route.auth is not Auth.USER:  # any signed-in user may call a USER route
+            authorize(route.auth, principal, path)
     body = _validated(route, "body", raw) if route.body is not None else {}
     query = _validated(route, "query", dict(request.query)) if route.query is not None else {}
     return Call(route, path, body, query, principal, services, request, request_id)
@@ -136,7 +137,7 @@ class _RequestIds:
         self._prefix, self._numbers = secrets.token_hex(4), itertools.count()
 
     def new(self) -> str:
-        return f"{self._prefix}{next(self._numbers):08x}"
+        return self._prefix + format(next(self._numbers), "08x")
 
 
 new_request_id = _RequestIds().new

@@ -80,3 +80,11 @@ def test_every_answer_carries_a_request_id(client: Client, alice: Account) -> No
 
     assert chosen.headers["x-request-id"] == "trace-123"
     assert generated.headers["x-request-id"] not in ("", "bad id\n")
+    other = client.get("/auth", token=alice.token)
+    assert other.headers["x-request-id"] != generated.headers["x-request-id"]
+
+
+def test_answers_with_keys_that_are_not_strings_are_still_json() -> None:
+    from lib.http import json
+
+    assert json.loads(json.dumps({"usage": {1: "a", 2: None}})) == {"usage": {"1": "a", "2": None}}
