@@ -1,7 +1,7 @@
 """Authenticated `GET /auth` on the local runner vs a bare hello-world on the same stack, in one run;
 and logins/s vs raw Argon2id verifies/s on the same cores.
 
-    .venv/bin/python bench/auth_throughput.py [--seconds 5] [--rounds 3] [--connections 32]
+    .venv/bin/python bench/auth_throughput.py [--seconds 5] [--rounds 5] [--connections 32]
 
 Needs `wrk` (Debian package). Prints each figure and the ratios.
 """
@@ -30,8 +30,21 @@ from tests.support.runner import Runner, free_port, wait_http  # noqa: E402
 PASSWORD = "benchmark passphrase 1"
 
 
+LOAD_CORE, SERVER_CORE = 0, 1  # with two or more cores: wrk on one, the server under test on another
+
+
+def pin(pid: int, cores: set[int]) -> None:
+    """Put every thread of `pid` on `cores`: the hello-world and the runner get the same core."""
+    if (os.cpu_count() or 1) < 2:
+        return
+    for task in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(task), cores)
+
+
 def wrk(url: str, seconds: int, connections: int, headers: list[str] = (), script: str | None = None) -> float:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if (os.cpu_count() or 1) >= 2:
+        cmd = ["taskset", "-c", str(LOAD_CORE), *cmd]
     for header in headers:
         cmd += ["-H", header]
     if script:
@@ -48,6 +61,7 @@ def hello_world(seconds: int, connections: int) -> float:
     server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "hello_asgi.py"), str(port)], cwd=ROOT)
     try:
         wait_http(f"http://127.0.0.1:{port}/")
+        pin(server.pid, {SERVER_CORE})
         return wrk(f"http://127.0.0.1:{port}/", seconds, connections)
     finally:
         server.terminate()
@@ -74,7 +88,7 @@ def raw_verifies(seconds: int, threads: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--login-connections", type=int, default=8)
     args = parser.parse_args()
@@ -95,13 +109,18 @@ def main() -> None:
         login = httpx.post(f"{runner.url}/users/login", json={"email": body["email"], "password": PASSWORD})
         token = login.json()["token"]
 
-        # Rounds of all three, the median of each: this machine's speed drifts within a run.
+        # Rounds of all three, back to back; the median of each figure and of each round's ratio:
+        # this machine's speed drifts within a run, so a ratio is taken within its own round.
+        pin(runner.process.pid, {SERVER_CORE})
         hellos, healthies, auths = [], [], []
         for _ in range(args.rounds):
             hellos.append(hello_world(args.seconds, args.connections))
             healthies.append(wrk(f"{runner.url}/healthy", args.seconds, args.connections))
             auths.append(wrk(f"{runner.url}/auth", args.seconds, args.connections, [f"Authorization: Bearer {token}"]))
         hello, healthy, auth = (statistics.median(x) for x in (hellos, healthies, auths))
+        auth_ratios = sorted(a / h for a, h in zip(auths, hellos, strict=True))
+        healthy_ratios = sorted(a / h for a, h in zip(healthies, hellos, strict=True))
+        pin(runner.process.pid, set(range(os.cpu_count() or 1)))  # logins hash on every core
 
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(
@@ -115,18 +134,27 @@ def main() -> None:
             )
             verify_rates.append(raw_verifies(args.seconds, os.cpu_count() or 2))
         logins, verifies = statistics.median(login_rates), statistics.median(verify_rates)
+        login_ratios = sorted(a / v for a, v in zip(login_rates, verify_rates, strict=True))
     finally:
         runner.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
+    pinned = f"; wrk on core {LOAD_CORE}, servers on core {SERVER_CORE}" if (os.cpu_count() or 1) >= 2 else ""
+    print(f"{args.rounds} rounds of {args.seconds} s, {args.connections} connections{pinned}")
     print(f"hello-world (uvicorn+uvloop+httptools, bare ASGI)  {hello:10.0f} req/s")
-    print(f"GET /healthy through the dispatch                  {healthy:10.0f} req/s  {healthy / hello:6.1%} of hello")
     print(
-        f"GET /auth authenticated (JWT + DB read)            {auth:10.0f} req/s  {auth / hello:6.1%} of hello"
-        f"  {auth / healthy:6.1%} of /healthy"
+        f"GET /healthy through the dispatch                  {healthy:10.0f} req/s  "
+        f"{statistics.median(healthy_ratios):6.1%} of hello (rounds {healthy_ratios[0]:.1%}-{healthy_ratios[-1]:.1%})"
+    )
+    print(
+        f"GET /auth authenticated (JWT + DB read)            {auth:10.0f} req/s  "
+        f"{statistics.median(auth_ratios):6.1%} of hello (rounds {auth_ratios[0]:.1%}-{auth_ratios[-1]:.1%})"
     )
     print(f"raw Argon2id verifies ({os.cpu_count()} threads)               {verifies:10.1f} /s")
-    print(f"POST /users/login                                  {logins:10.1f} /s    {logins / verifies:6.1%} of raw")
+    print(
+        f"POST /users/login                                  {logins:10.1f} /s    "
+        f"{statistics.median(login_ratios):6.1%} of raw (rounds {login_ratios[0]:.1%}-{login_ratios[-1]:.1%})"
+    )
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ class RunnerApp:
         if llm is not None:
             services.model_client = llm
         self.engine = ChatEngine(services, services.llm)
+        self._client_ip_header = services.settings.client_ip_header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -96,23 +97,19 @@ class RunnerApp:
                 return b"".join(chunks)
 
     def _request(self, scope: Scope, body: bytes) -> HttpRequest:
-        raw = scope["headers"]
-        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
-        if len(headers) < len(raw):  # a repeated header: join its values
-            headers = {}
-            for name, value in raw:
-                key, text = name.decode("latin-1"), value.decode("latin-1")
-                headers[key] = f"{headers[key]}, {text}" if key in headers else text
-        client = scope.get("client")
-        trusted = self.services.settings.client_ip_header  # only the proxy's own header, when configured
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key, text = name.decode("latin-1"), value.decode("latin-1")
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text  # a repeated header: joined
         query = scope["query_string"]
+        trusted, client = self._client_ip_header, scope.get("client")  # only the proxy's own header, when configured
         return HttpRequest(
-            method=scope["method"],
-            path=scope["path"],
-            headers=headers,
-            query=dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {},
-            body=body,
-            client_addr=headers.get(trusted, "") if trusted else (client[0] if client else ""),
+            scope["method"],
+            scope["path"],
+            headers,
+            dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {},
+            body,
+            headers.get(trusted, "") if trusted else (client[0] if client else ""),
         )
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
