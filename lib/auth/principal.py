@@ -62,6 +62,6 @@ def principal_for(services: Services, claims: TokenClaims) -> Principal:
 
 def _unrevoked(services: Services, claims: TokenClaims) -> Principal:
     user, revoked = users.load_for_token(services.db, claims.user_id, claims.jti)
-    if user is None or revoked or (user.tokens_valid_after is not None and _issued_before(claims, user)):
+    if user is None or revoked or _issued_before(claims, user):
         raise Unauthorized("the token has been revoked", code="token_revoked")
     return Principal(user, claims)
