@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 from importlib import resources
 
-from lib.db.connection import Database, RecordExists
+from lib.db.connection import Database, RecordExists, TransactionConflict
 from lib.db.records import record
 
 __all__ = ["apply_migrations", "migration_files"]
+
+CONFLICT_ATTEMPTS = 10
 
 
 def migration_files() -> list[tuple[str, str]]:
@@ -22,14 +26,29 @@ def apply_migrations(db: Database) -> list[str]:
     """Apply what is not applied yet; return the names applied now.
 
     Each file runs in one transaction with its `migration` record, so two processes starting
-    together apply it once (the loser hits the existing record and moves on).
+    together apply it once (the loser hits the existing record and moves on). When their
+    transactions collide instead (the engine's read/write conflict; replicas starting together on
+    a fresh database server), this process reads what is applied and goes on, a few times.
     """
+    applied: list[str] = []
+    for attempt in range(CONFLICT_ATTEMPTS):
+        try:
+            _apply(db, applied)
+        except TransactionConflict:
+            if attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # noqa: S311 - jitter, not secrecy
+        else:
+            return applied
+    raise AssertionError("unreachable")
+
+
+def _apply(db: Database, applied: list[str]) -> None:
     db.query(
         "DEFINE TABLE IF NOT EXISTS migration SCHEMAFULL; "
         "DEFINE FIELD IF NOT EXISTS applied_at ON migration TYPE datetime;"
     )
     done = set(db.one("SELECT VALUE meta::id(id) FROM migration") or [])
-    applied = []
     for name, sql in migration_files():
         if name in done:
             continue
@@ -41,4 +60,3 @@ def apply_migrations(db: Database) -> list[str]:
         except RecordExists:
             continue
         applied.append(name)
-    return applied
