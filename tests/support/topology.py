@@ -40,11 +40,15 @@ class Topology:
         }
         self.http = [self._runner("http", env, i) for i in range(2)]
         self.ws = [self._runner("websocket", env, i) for i in range(2)]
-        for runner in self.http + self.ws:
-            runner.wait_ready(60)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.nginx = self._nginx()
+        try:
+            for runner in self.http + self.ws:
+                runner.wait_ready(60)
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            self.nginx = self._nginx()
+        except BaseException:  # leave no process behind for the tests that follow
+            self._stop_processes()
+            raise
 
     def _runner(self, only: str, env: dict[str, str], index: int) -> Runner:
         return Runner(self.workdir / f"{only}{index}", env, args=("serve", "--only", only), quiet=True).start(
@@ -87,6 +91,9 @@ class Topology:
     def stop(self) -> None:
         self.nginx.terminate()
         self.nginx.wait()
+        self._stop_processes()
+
+    def _stop_processes(self) -> None:
         for runner in self.http + self.ws:
             runner.stop()
         self.surreal.terminate()
