@@ -30,12 +30,14 @@ from tests.support.runner import Runner, free_port, wait_http  # noqa: E402
 PASSWORD = "benchmark passphrase 1"
 
 
-LOAD_CORE, SERVER_CORE = 0, 1  # with two or more cores: wrk on one, the server under test on another
+CORES = os.cpu_count() or 1
+PINNED = CORES >= 2
+LOAD_CORE, SERVER_CORE = 0, 1  # when PINNED: wrk on one core, the server under test on another
 
 
 def pin(pid: int, cores: set[int]) -> None:
     """Put every thread of `pid` on `cores`: the hello-world and the runner get the same core."""
-    if (os.cpu_count() or 1) < 2:
+    if not PINNED:
         return
     for task in os.listdir(f"/proc/{pid}/task"):
         os.sched_setaffinity(int(task), cores)
@@ -43,7 +45,7 @@ def pin(pid: int, cores: set[int]) -> None:
 
 def wrk(url: str, seconds: int, connections: int, headers: list[str] = (), script: str | None = None) -> float:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
-    if (os.cpu_count() or 1) >= 2:
+    if PINNED:
         cmd = ["taskset", "-c", str(LOAD_CORE), *cmd]
     for header in headers:
         cmd += ["-H", header]
@@ -120,7 +122,7 @@ def main() -> None:
         hello, healthy, auth = (statistics.median(x) for x in (hellos, healthies, auths))
         auth_ratios = sorted(a / h for a, h in zip(auths, hellos, strict=True))
         healthy_ratios = sorted(a / h for a, h in zip(healthies, hellos, strict=True))
-        pin(runner.process.pid, set(range(os.cpu_count() or 1)))  # logins hash on every core
+        pin(runner.process.pid, set(range(CORES)))  # logins hash on every core
 
         with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
             script.write(
@@ -132,14 +134,14 @@ def main() -> None:
             login_rates.append(
                 wrk(f"{runner.url}/users/login", args.seconds, args.login_connections, script=script.name)
             )
-            verify_rates.append(raw_verifies(args.seconds, os.cpu_count() or 2))
+            verify_rates.append(raw_verifies(args.seconds, CORES))
         logins, verifies = statistics.median(login_rates), statistics.median(verify_rates)
         login_ratios = sorted(a / v for a, v in zip(login_rates, verify_rates, strict=True))
     finally:
         runner.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
-    pinned = f"; wrk on core {LOAD_CORE}, servers on core {SERVER_CORE}" if (os.cpu_count() or 1) >= 2 else ""
+    pinned = f"; wrk on core {LOAD_CORE}, servers on core {SERVER_CORE}" if PINNED else ""
     print(f"{args.rounds} rounds of {args.seconds} s, {args.connections} connections{pinned}")
     print(f"hello-world (uvicorn+uvloop+httptools, bare ASGI)  {hello:10.0f} req/s")
     print(
@@ -150,7 +152,7 @@ def main() -> None:
         f"GET /auth authenticated (JWT + DB read)            {auth:10.0f} req/s  "
         f"{statistics.median(auth_ratios):6.1%} of hello (rounds {auth_ratios[0]:.1%}-{auth_ratios[-1]:.1%})"
     )
-    print(f"raw Argon2id verifies ({os.cpu_count()} threads)               {verifies:10.1f} /s")
+    print(f"raw Argon2id verifies ({CORES} threads)               {verifies:10.1f} /s")
     print(
         f"POST /users/login                                  {logins:10.1f} /s    "
         f"{statistics.median(login_ratios):6.1%} of raw (rounds {login_ratios[0]:.1%}-{login_ratios[-1]:.1%})"

@@ -218,6 +218,7 @@ class RunnerApp:
                 # walking it (a full collection took ~45 ms, once per ~20k requests, unfrozen).
                 gc.freeze()
                 relay = asyncio.create_task(self._relay_outbox())
+                hold_access_lines()  # written in batches by _flush_logs from now on
                 flusher = asyncio.create_task(self._flush_logs())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -233,7 +234,6 @@ class RunnerApp:
     async def _flush_logs() -> None:
         """Access lines leave at most LOG_FLUSH_SECONDS after their request, in one write per batch
         rather than a syscall per request (nginx's `access_log ... flush=` does the same)."""
-        hold_access_lines()
         while True:
             await asyncio.sleep(LOG_FLUSH_SECONDS)
             flush_access_lines()

@@ -16,7 +16,7 @@ REQUEST = HttpRequest("GET", "/auth", {}, {}, b"", "127.0.0.1")
 
 
 @pytest.fixture
-def stdout_logs(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], None]]:
+def stdout_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
     """Call it to log onto the captured stdout; the process's logging is restored afterwards."""
     monkeypatch.setattr(logs, "_held", None)
     root = logging.getLogger()
