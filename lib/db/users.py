@@ -183,7 +183,7 @@ def set_password(db: Database, user_id: str, password_hash: str, now: dt.datetim
 
 
 def touch_login(db: Database, user_id: str, now: dt.datetime) -> None:
-    db.query("UPDATE ONLY $user SET last_login_at = $now", {"user": record("user", user_id), "now": now})
+    db.query("UPDATE $user SET last_login_at = $now RETURN NONE", {"user": record("user", user_id), "now": now})
     db.memo.invalidate(user_id)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from lib.auth.policies import Auth, authorize
 from lib.auth.principal import Principal, authenticate, bearer_token
 from lib.errors import ApiError, BadRequest, PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
+from lib.events.outbox import take_written
 from lib.http import json
 from lib.http.background_loop import run_coroutine
 from lib.http.messages import HttpRequest, HttpResponse, Reply
@@ -179,10 +180,10 @@ def dispatch(route: Route, path: Mapping[str, str], request: HttpRequest, servic
     try:
         call = _call(route, path, request, services, request_id)
         response = _answer(route, route.handler(call), request_id)
-        if route.method != "GET":
-            services.events_written()
     except Exception as error:  # the one place that turns any failure into a problem answer
         response = _failed(route, error, request_id)
+    if take_written():  # only requests that wrote an event relay (a relay is a database query)
+        services.events_written()
     _done(call, request, route, response, started, request_id)
     return response
 
