@@ -44,6 +44,9 @@ def _serve(only: str) -> int:
         ws_ping_timeout=20.0,
         ws_per_message_deflate=False,  # ~53 KB per idle socket with it, ~16 KB without
         server_header=False,
+        # The client address is the peer's, or KIROSHI_CLIENT_IP_HEADER's when configured (Nginx sets
+        # it): uvicorn would otherwise take X-Forwarded-For from any loopback peer.
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
     log.info("kiroshi listening on http://%s:%d (database: %s)", settings.host, settings.port, services.db.adapter)

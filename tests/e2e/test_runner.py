@@ -94,6 +94,25 @@ def test_the_runner_serves_every_kind_of_answer_over_http(tmp_path: Path) -> Non
         runner.stop()
 
 
+def test_forwarded_headers_do_not_pick_the_client_address(tmp_path: Path) -> None:
+    """Without KIROSHI_CLIENT_IP_HEADER the client is the peer, loopback included: a client that
+    sends a new X-Forwarded-For with each try still meets its address's login limit."""
+    runner = Runner(tmp_path, {"KIROSHI_LOGIN_MAX_FAILURES_PER_ADDRESS": "3"}).start()
+    try:
+        statuses = [
+            httpx.post(
+                f"{runner.url}/users/login",
+                json={"email": f"victim{i}@example.com", "password": "some password"},
+                headers={"x-forwarded-for": f"203.0.113.{i}", "forwarded": f"for=203.0.113.{i}"},
+            ).status_code
+            for i in range(4)
+        ]
+    finally:
+        runner.stop()
+
+    assert statuses == [401, 401, 401, 429]
+
+
 def test_password_hashing_never_stalls_other_requests(tmp_path: Path) -> None:
     runner = Runner(tmp_path).start()
     try:
