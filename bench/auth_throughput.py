@@ -1,8 +1,7 @@
 """Authenticated `GET /auth` on the local runner vs a bare hello-world on the same stack, in one run;
 and logins/s vs raw Argon2id verifies/s on the same cores.
 
-    .venv/bin/python bench/auth_throughput.py [--seconds 5] [--rounds 5] [--connections 32]
-                                              [--login-seconds 2] [--login-rounds 15]
+    .venv/bin/python bench/auth_throughput.py [--seconds 2] [--rounds 15] [--connections 32]
 
 Needs `wrk` (Debian package). Prints each figure and the ratios.
 """
@@ -92,14 +91,12 @@ def raw_verifies(seconds: int, threads: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=5)
+    # This machine's speed drifts by 20-40% from one 5-second window to the next: many short rounds,
+    # each ratio taken within its round between neighbouring measurements.
+    parser.add_argument("--seconds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--login-connections", type=int, default=8)
-    # Argon2id is memory-bound and this machine's memory speed drifts by 20% within seconds:
-    # short login/raw pairs, many of them, pair each login figure with a raw one taken under the same drift.
-    parser.add_argument("--login-seconds", type=int, default=2)
-    parser.add_argument("--login-rounds", type=int, default=15)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install -y wrk")
@@ -118,14 +115,14 @@ def main() -> None:
         login = httpx.post(f"{runner.url}/users/login", json={"email": body["email"], "password": PASSWORD})
         token = login.json()["token"]
 
-        # Rounds of all three, back to back; the median of each figure and of each round's ratio:
-        # this machine's speed drifts within a run, so a ratio is taken within its own round.
+        # Rounds of all three, back to back (`/auth` right after hello-world); the median of each
+        # figure and of each round's ratio.
         pin(runner.process.pid, {SERVER_CORE})
         hellos, healthies, auths = [], [], []
         for _ in range(args.rounds):
             hellos.append(hello_world(args.seconds, args.connections))
-            healthies.append(wrk(f"{runner.url}/healthy", args.seconds, args.connections))
             auths.append(wrk(f"{runner.url}/auth", args.seconds, args.connections, [f"Authorization: Bearer {token}"]))
+            healthies.append(wrk(f"{runner.url}/healthy", args.seconds, args.connections))
         hello, healthy, auth = (statistics.median(x) for x in (hellos, healthies, auths))
         auth_ratios = sorted(a / h for a, h in zip(auths, hellos, strict=True))
         healthy_ratios = sorted(a / h for a, h in zip(healthies, hellos, strict=True))
@@ -137,11 +134,11 @@ def main() -> None:
                 f'wrk.body = \'{{"email": "bench@example.com", "password": "{PASSWORD}"}}\'\n'
             )
         login_rates, verify_rates = [], []
-        for _ in range(args.login_rounds):
+        for _ in range(args.rounds):
             login_rates.append(
-                wrk(f"{runner.url}/users/login", args.login_seconds, args.login_connections, script=script.name)
+                wrk(f"{runner.url}/users/login", args.seconds, args.login_connections, script=script.name)
             )
-            verify_rates.append(raw_verifies(args.login_seconds, CORES))
+            verify_rates.append(raw_verifies(args.seconds, CORES))
         logins, verifies = statistics.median(login_rates), statistics.median(verify_rates)
         login_ratios = sorted(a / v for a, v in zip(login_rates, verify_rates, strict=True))
     finally:
@@ -152,23 +149,20 @@ def main() -> None:
     print(f"{args.rounds} rounds of {args.seconds} s, {args.connections} connections{pinned}")
     print(f"hello-world (uvicorn+uvloop+httptools, bare ASGI)  {hello:10.0f} req/s")
     print(
-        f"GET /healthy through the dispatch                  {healthy:10.0f} req/s  "
-        f"{statistics.median(healthy_ratios):6.1%} of hello (rounds {healthy_ratios[0]:.1%}-{healthy_ratios[-1]:.1%})"
+        f"GET /healthy through the dispatch                  {healthy:10.0f} req/s  {spread(healthy_ratios)} of hello"
     )
-    print(
-        f"GET /auth authenticated (JWT + DB read)            {auth:10.0f} req/s  "
-        f"{statistics.median(auth_ratios):6.1%} of hello (rounds {auth_ratios[0]:.1%}-{auth_ratios[-1]:.1%})"
-    )
-    quarter = len(login_ratios) // 4
-    print(
-        f"{args.login_rounds} pairs of {args.login_seconds} s (logins, then raw verifies), "
-        f"{args.login_connections} connections"
-    )
+    print(f"GET /auth authenticated (JWT + DB read)            {auth:10.0f} req/s  {spread(auth_ratios)} of hello")
+    print(f"{args.rounds} rounds of {args.seconds} s logins, then raw verifies; {args.login_connections} connections")
     print(f"raw Argon2id verifies ({CORES} threads)               {verifies:10.1f} /s")
-    print(
-        f"POST /users/login                                  {logins:10.1f} /s    "
-        f"{statistics.median(login_ratios):6.1%} of raw (middle half {login_ratios[quarter]:.1%}-"
-        f"{login_ratios[-1 - quarter]:.1%}, rounds {login_ratios[0]:.1%}-{login_ratios[-1]:.1%})"
+    print(f"POST /users/login                                  {logins:10.1f} /s    {spread(login_ratios)} of raw")
+
+
+def spread(ratios: list[float]) -> str:
+    """The median of sorted ratios, their middle half and their range."""
+    quarter = len(ratios) // 4
+    return (
+        f"{statistics.median(ratios):6.1%} (middle half {ratios[quarter]:.1%}-{ratios[-1 - quarter]:.1%}, "
+        f"rounds {ratios[0]:.1%}-{ratios[-1]:.1%})"
     )
 
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
+from lib.db import users
 from lib.services import Services
 from tests.support.client import Account, Client
+from tests.support.clock import MovableClock
 
 
 def test_login_answers_a_bearer_token_that_works(client: Client, alice: Account) -> None:
@@ -32,8 +35,22 @@ def test_unknown_email_and_wrong_password_look_the_same(client: Client, alice: A
     assert wrong_password.json["code"] == "invalid_credentials"
 
 
-def test_login_records_the_last_login_time(client: Client, alice: Account) -> None:
-    assert client.get("/auth", token=alice.token).json["metadata"]["last_login_at"] is not None
+def test_login_records_the_last_login_time(client: Client, alice: Account, clock: MovableClock) -> None:
+    first = client.get("/auth", token=alice.token).json["metadata"]["last_login_at"]
+    clock.advance(90)
+    token = client.relogin(alice)
+
+    latest = client.get("/auth", token=token).json["metadata"]["last_login_at"]
+    assert first is not None
+    moved = dt.datetime.fromisoformat(latest) - dt.datetime.fromisoformat(first)
+    assert dt.timedelta(seconds=90) <= moved < dt.timedelta(seconds=100)
+
+
+def test_a_login_time_for_an_account_deleted_meanwhile_creates_nothing(client: Client, alice: Account) -> None:
+    client.delete(f"/users/{alice.user_id}", token=alice.token)
+    users.touch_login(client.services.db, alice.user_id, client.services.now())  # the login that raced the delete
+
+    assert client.services.db.one("SELECT * FROM user") == []
 
 
 def test_failures_are_limited_per_account_and_the_window_reopens(
