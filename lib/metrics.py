@@ -22,6 +22,7 @@ __all__ = [
 ]
 
 REQUEST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+_BOUNDS = [*map(floatToGoString, REQUEST_BUCKETS), "+Inf"]  # the `le` labels, as Histogram writes them
 LIVE_SESSIONS = Gauge("kiroshi_chat_sessions", "open chat WebSocket sessions")
 REPLIES_IN_PROGRESS = Gauge("kiroshi_chat_replies_in_progress", "replies being generated")
 FIRST_TOKEN = Histogram(
@@ -80,7 +81,6 @@ class RequestStats(Collector):
         yield seconds
 
 
-_BOUNDS = [*map(floatToGoString, REQUEST_BUCKETS), "+Inf"]  # the `le` labels, as Histogram writes them
 REQUEST_STATS = RequestStats()
 REGISTRY.register(REQUEST_STATS)
 count_request = REQUEST_STATS.count

@@ -132,7 +132,7 @@ def refund(services: Services, caller: Principal, contract_id: str) -> Contract:
 
 def current_contract(services: Services, user_id: str) -> Contract | None:
     """The contract whose period contains now, if any."""
-    now = services.clock()
+    now = services.now()
     for contract in contracts.live_contracts(services.db, user_id, now):
         if contract.starts_at <= now:
             return contract
