@@ -97,10 +97,13 @@ class RunnerApp:
                 return b"".join(chunks)
 
     def _request(self, scope: Scope, body: bytes) -> HttpRequest:
-        headers: dict[str, str] = {}
-        for name, value in scope["headers"]:
-            key, text = name.decode("latin-1"), value.decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text  # a repeated header: joined
+        raw = scope["headers"]
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw}
+        if len(headers) < len(raw):  # a repeated header: its values joined, in order
+            headers = {}
+            for name, value in raw:
+                key, text = name.decode("latin-1"), value.decode("latin-1")
+                headers[key] = f"{headers[key]}, {text}" if key in headers else text
         query = scope["query_string"]
         trusted, client = self._client_ip_header, scope.get("client")  # only the proxy's own header, when configured
         return HttpRequest(

@@ -67,7 +67,7 @@ class TokenCodec:
         text) in a bounded LRU, and expiry is checked on every call.
         """
         claims = self._verified(token)
-        if claims.expires_at <= self._clock().timestamp():
+        if claims.expires_at <= self._clock.seconds():
             raise Unauthorized("the token has expired", code="token_expired")
         return claims
 
