@@ -55,9 +55,7 @@ def authenticate(services: Services, token: str) -> Principal:
 
 def principal_for(services: Services, claims: TokenClaims) -> Principal:
     """The principal of verified claims, unless expired, revoked or the user is gone. Raises Unauthorized."""
-    if claims.expires_at <= services.clock.seconds():
-        raise Unauthorized("the token has expired", code="token_expired")
-    return _unrevoked(services, claims)
+    return _unrevoked(services, services.tokens.unexpired(claims))
 
 
 def _unrevoked(services: Services, claims: TokenClaims) -> Principal:

@@ -66,7 +66,10 @@ class TokenCodec:
         A token's signature is checked once: the verified claims are kept (by the token's exact
         text) in a bounded LRU, and expiry is checked on every call.
         """
-        claims = self._verified(token)
+        return self.unexpired(self._verified(token))
+
+    def unexpired(self, claims: TokenClaims) -> TokenClaims:
+        """The claims, unless they have expired by this codec's clock. Raises Unauthorized."""
         if claims.expires_at <= self._clock.seconds():
             raise Unauthorized("the token has expired", code="token_expired")
         return claims

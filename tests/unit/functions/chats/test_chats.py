@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.client import Account, Client
+from tests.support.clock import MovableClock
 
 
 def _chat(client: Client, account: Account, model: str = "gpt-4o-mini") -> str:
@@ -106,6 +107,22 @@ def test_a_ticket_dies_with_the_token_that_asked_for_it(client: Client, alice: A
 
     with pytest.raises(Unauthorized):
         socket_principal(client.services, ticket, alice.user_id, chat_id)
+
+
+def test_a_ticket_dies_when_the_token_that_asked_for_it_expires(
+    client: Client, alice: Account, clock: MovableClock
+) -> None:
+    from lib.chat.access import socket_principal
+    from lib.errors import Unauthorized
+
+    chat_id = _chat(client, alice)
+    clock.advance(client.services.tokens.ttl_seconds - 10)  # the token has 10 s left, the ticket gets 60
+    ticket = client.post(f"/chats/{alice.user_id}/{chat_id}/ticket", token=alice.token).json["ticket"]
+    clock.advance(20)
+
+    with pytest.raises(Unauthorized) as refused:
+        socket_principal(client.services, ticket, alice.user_id, chat_id)
+    assert refused.value.code == "token_expired"
 
 
 def test_the_session_over_plain_http_is_426(client: Client, alice: Account) -> None:
