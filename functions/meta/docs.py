@@ -1,4 +1,4 @@
-"""GET /docs — anyone. Interactive API documentation (Swagger UI, served from the installed package)."""
+"""GET /docs — anyone. Interactive API documentation (Swagger UI 5, served from the installed package)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
 
 from lib.errors import NotFound
@@ -22,7 +24,15 @@ def handler(call: Call) -> Reply:
         return Reply(INIT, content_type="text/javascript; charset=utf-8")
     if asset not in ASSETS:
         raise NotFound("no such documentation asset")
-    from swagger_ui_bundle import swagger_ui_path  # noqa: PLC0415 - only the docs need it
-
-    body = (Path(swagger_ui_path) / asset).read_bytes()
+    body = (_static_dir() / asset).read_bytes()
     return Reply(body, content_type=ASSETS[asset], headers={"cache-control": "public, max-age=86400"})
+
+
+@cache
+def _static_dir() -> Path:
+    """Swagger UI 5 (it reads OpenAPI 3.1) as the `swagger-ui-py` package ships it, found without
+    importing that package (its import loads Jinja and YAML, which the files do not need)."""
+    spec = find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise NotFound("the documentation assets are not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"

@@ -15,7 +15,7 @@ def test_the_openapi_document_is_served_and_strict(client: Client) -> None:
     assert {"201", "409", "422", "429"} <= set(register["responses"])
 
 
-def test_the_docs_page_and_its_assets_come_from_the_installed_package(client: Client) -> None:
+def test_the_docs_page_and_its_assets_are_served_from_the_installed_package(client: Client) -> None:
     page = client.get("/docs")
     assert page.status == 200
     assert page.headers["content-type"].startswith("text/html")
