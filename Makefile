@@ -5,13 +5,18 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint types fuzz audit soak bench bench-chat package-aws clean
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+# Serving needs requirements.txt only; the test and lint toolset (requirements-dev.txt) is for everything else.
+$(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(BIN)/.installed: $(BIN)/.runtime requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-run: $(BIN)/.installed
+run: $(BIN)/.runtime
 	$(BIN)/python -m local_runner
 
 lint: $(BIN)/.installed
