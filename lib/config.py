@@ -57,6 +57,7 @@ class Settings:
     openai_api_key: Secret = field(default=Secret(""), repr=False)
     models: tuple[str, ...] = ("gpt-4o-mini",)
     max_body_bytes: int = 1_048_576
+    body_timeout_seconds: int = 10  # a request body not whole by then: 408, the connection closed
     login_max_failures_per_account: int = 100
     login_max_failures_per_address: int = 1000
     login_window_seconds: int = 3600
@@ -114,9 +115,35 @@ def _url(env: Mapping[str, str], name: str, kind: str, default: str = "") -> str
     return url
 
 
+def _email(env: Mapping[str, str], name: str) -> str:
+    """`name`'s e-mail address in the form accounts store (lib.accounts.normalize_email), or ""."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return ""
+    from lib.accounts import normalize_email  # noqa: PLC0415 - accounts import the database layer
+
+    try:
+        return normalize_email(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a valid e-mail address: {exc}") from None
+
+
+# Example secrets this repository has published (docker-compose.yml's old defaults): anyone can
+# sign tokens or log in with them, so they are refused at start wherever they are set.
+PUBLISHED_SECRETS = frozenset({"change-me-this-dev-secret-is-not-for-production-use", "kiroshi-dev-password"})
+
+
+def _secret(env: Mapping[str, str], name: str) -> Secret:
+    """`name`'s value. Raises ConfigError for one of PUBLISHED_SECRETS."""
+    value = env.get(name, "")
+    if value.strip() in PUBLISHED_SECRETS:
+        raise ConfigError(f"{name} is an example value published with Kiroshi; set a secret of your own")
+    return Secret(value)
+
+
 def _jwt_secret(env: Mapping[str, str], data_dir: Path) -> Secret:
     """The configured secret, or one generated once and kept (mode 0600) in the data dir."""
-    given = env.get("KIROSHI_JWT_SECRET", "")
+    given = _secret(env, "KIROSHI_JWT_SECRET")
     if given:
         if len(given) < 32:
             raise ConfigError("KIROSHI_JWT_SECRET must be at least 32 characters")
@@ -147,7 +174,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         database_url=database_url,
         database_user=env.get("KIROSHI_DATABASE_USER", ""),
-        database_pass=Secret(env.get("KIROSHI_DATABASE_PASS", "")),
+        database_pass=_secret(env, "KIROSHI_DATABASE_PASS"),
         database_namespace=env.get("KIROSHI_DATABASE_NAMESPACE", "kiroshi"),
         database_name=env.get("KIROSHI_DATABASE_NAME", "main"),
         redis_url=_url(env, "KIROSHI_REDIS_URL", "redis"),
@@ -157,11 +184,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwt_issuer=env.get("KIROSHI_JWT_ISSUER", "kiroshi"),
         jwt_audience=env.get("KIROSHI_JWT_AUDIENCE", "kiroshi"),
         jwt_ttl_seconds=_int(env, "KIROSHI_JWT_TTL_SECONDS", 3600, minimum=60),
-        bootstrap_admin_email=env.get("KIROSHI_BOOTSTRAP_ADMIN_EMAIL", "").strip(),
+        bootstrap_admin_email=_email(env, "KIROSHI_BOOTSTRAP_ADMIN_EMAIL"),
         openai_base_url=env.get("OPENAI_BASE_URL", ""),
         openai_api_key=Secret(env.get("OPENAI_API_KEY", "")),
         models=models,
         max_body_bytes=_int(env, "KIROSHI_MAX_BODY_BYTES", 1_048_576, minimum=1024),
+        body_timeout_seconds=_int(env, "KIROSHI_BODY_TIMEOUT_SECONDS", 10, 1),
         login_max_failures_per_account=_int(env, "KIROSHI_LOGIN_MAX_FAILURES_PER_ACCOUNT", 100, 1),
         login_max_failures_per_address=_int(env, "KIROSHI_LOGIN_MAX_FAILURES_PER_ADDRESS", 1000, 1),
         login_window_seconds=_int(env, "KIROSHI_LOGIN_WINDOW_SECONDS", 3600, 1),

@@ -16,6 +16,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "RequestTimeout",
     "ServiceUnavailable",
     "Unauthorized",
     "UnprocessableContent",
@@ -80,6 +81,15 @@ class NotFound(ApiError):
 class MethodNotAllowed(ApiError):
     status, title, default_code = 405, "Method Not Allowed", "method_not_allowed"
     default_detail = "this method is not allowed on this path"
+
+
+class RequestTimeout(ApiError):
+    status, title, default_code = 408, "Request Timeout", "body_timeout"
+    default_detail = "the body did not arrive in time"
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
+        # The rest of the body may still arrive: the connection cannot carry another request.
+        super().__init__(detail, code=code, headers={"Connection": "close"})
 
 
 class Conflict(ApiError):

@@ -5,7 +5,7 @@ The API shows decimal amounts (9.99); storage never sees a binary float.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 __all__ = ["MINOR_UNITS", "format_minor", "parse_amount"]
 
@@ -31,7 +31,10 @@ def parse_amount(value: int | float | Decimal, currency: str) -> int:
         raise ValueError("must be a number") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError("must be a non-negative number")
-    minor = amount.scaleb(MINOR_UNITS[currency])
+    # Decimal arithmetic rounds to its context's precision (28 digits by default): give it every
+    # digit the amount has, so that 9.99000000000000000000000000001 is refused, not rounded.
+    exact = Context(prec=len(amount.as_tuple().digits) + MINOR_UNITS[currency] + 1)
+    minor = exact.scaleb(amount, MINOR_UNITS[currency])
     if minor != minor.to_integral_value():
         raise ValueError(f"{currency} has at most {MINOR_UNITS[currency]} decimals")
     return int(minor)

@@ -92,14 +92,17 @@ class Services:
 
 
 def create_services(settings: Settings, *, clock: Clock = utc_now, cache: Cache | None = None) -> Services:
-    """Open the database, apply migrations, choose adapters by URL, bootstrap the admin."""
+    """Open the database, apply migrations, choose adapters by URL, make the first admin (once, while
+    no admin exists: lib.db.users.bootstrap_admin)."""
     db = open_database(settings)
     try:
         applied = apply_migrations(db)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         if settings.bootstrap_admin_email:
-            users.set_role_by_email(db, settings.bootstrap_admin_email, "admin", clock())
+            promoted = users.bootstrap_admin(db, settings.bootstrap_admin_email, clock())
+            if promoted is not None:
+                log.info("KIROSHI_BOOTSTRAP_ADMIN_EMAIL: user %s is the first admin", promoted.user_id)
     except BaseException:
         db.close()
         raise

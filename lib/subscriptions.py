@@ -36,9 +36,13 @@ def _contention() -> ServiceUnavailable:
     return ServiceUnavailable("too many concurrent changes to this account; retry", code="contention")
 
 
+def _reused() -> Conflict:
+    return Conflict("this transaction id paid for another purchase", code="transaction_id_reused")
+
+
 def _replay(existing: Contract, user_id: str, plan_id: str) -> Contract:
     if existing.user_id != user_id or existing.plan_id != plan_id:
-        raise Conflict("this transaction id paid for another purchase", code="transaction_id_reused")
+        raise _reused()
     return existing
 
 
@@ -49,11 +53,12 @@ def buy(services: Services, user_id: str, plan_id: str, transaction_id: str) -> 
     PaymentRejected.
     """
     db = services.db
-    key = contracts.contract_key(transaction_id)
     for attempt in range(MAX_ATTEMPTS):
-        existing = contracts.get_contract(db, key)
+        existing, accepted = contracts.find_purchase(db, transaction_id)
         if existing is not None:
             return _replay(existing, user_id, plan_id), False
+        if accepted:  # its contract is gone, its tombstone is not: the id is spent forever
+            raise _reused()
         plan = plans.get_plan(db, plan_id)
         if plan is None:
             raise NotFound("no such plan", code="plan_not_found")

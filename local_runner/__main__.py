@@ -21,7 +21,9 @@ def _serve(only: str) -> int:
     from functions.routes import ROUTES  # noqa: PLC0415
     from lib.http.routing import Router  # noqa: PLC0415
     from local_runner.app import RunnerApp  # noqa: PLC0415
+    from local_runner.logs import quiet_server_logs  # noqa: PLC0415
 
+    quiet_server_logs()
     settings = load_settings()
     services = create_services(settings)
     # Compose runs the HTTP functions and the WebSocket function as separate services.
@@ -72,8 +74,14 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _set_role(email: str, role: str) -> int:
+    from lib.accounts import normalize_email  # noqa: PLC0415
     from lib.db import users  # noqa: PLC0415
 
+    try:
+        email = normalize_email(email)
+    except ValueError as exc:
+        print(f"kiroshi: not a valid e-mail address: {exc}", file=sys.stderr)  # noqa: T201
+        return 2
     services = create_services(load_settings())
     try:
         user = users.set_role_by_email(services.db, email, role, services.now())

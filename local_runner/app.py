@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
+import ipaddress
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,15 +24,16 @@ from urllib.parse import parse_qsl
 from lib.chat.access import owned_chat, socket_principal
 from lib.chat.connections import Connection, error_frame
 from lib.chat.engine import ChatEngine
-from lib.errors import ApiError, NotFound, PayloadTooLarge, RateLimited, UnprocessableContent
+from lib.errors import ApiError, NotFound, PayloadTooLarge, RateLimited, RequestTimeout, UnprocessableContent
 from lib.events.outbox import relay_outbox
 from lib.http import json
 from lib.http.dispatch import dispatch, dispatch_async, new_request_id, problem_response
 from lib.http.messages import HttpRequest
-from lib.http.routing import Router
+from lib.http.routing import Route, Router
 from lib.llm import LLM
-from lib.logging import flush_access_lines, hold_access_lines
+from lib.logging import flush_access_lines, hold_access_lines, log_request
 from lib.services import Services
+from local_runner.logs import mark_refused
 
 __all__ = ["RunnerApp"]
 
@@ -42,6 +46,16 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 SHUTDOWN_GRACE_SECONDS = 10.0
 RELAY_INTERVAL_SECONDS = 1.0
 LOG_FLUSH_SECONDS = 0.1
+MAX_ADDRESS_CHARS = 64  # the longest IPv6 text is 45 characters; room for a zone id
+
+
+@functools.lru_cache(maxsize=1024)
+def _ip_address(text: str) -> str | None:
+    """`text` as a canonical IP address (without a zone id), or None when it is not one."""
+    try:
+        return str(ipaddress.ip_address(text)).partition("%")[0]
+    except ValueError:
+        return None
 
 
 class AsgiSocket:
@@ -71,6 +85,7 @@ class RunnerApp:
             services.model_client = llm
         self.engine = ChatEngine(services, services.llm)
         self._client_ip_header = services.settings.client_ip_header
+        self._warned_client_ip = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -83,18 +98,26 @@ class RunnerApp:
     # -- HTTP ---------------------------------------------------------------------------------
 
     async def _read_body(self, receive: Receive) -> bytes:
-        limit = self.services.settings.max_body_bytes
+        """The whole body. Raises PayloadTooLarge past max_body_bytes, RequestTimeout when it is
+        not whole within body_timeout_seconds (a client that announces a body and never sends it
+        holds only its own connection, never the loop)."""
+        settings = self.services.settings
+        limit, seconds = settings.max_body_bytes, settings.body_timeout_seconds
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    message = await receive()
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        except TimeoutError:
+            raise RequestTimeout(f"the body was not whole within {seconds} s") from None
 
     def _request(self, scope: Scope, body: bytes) -> HttpRequest:
         raw = scope["headers"]
@@ -104,23 +127,40 @@ class RunnerApp:
             for name, value in raw:
                 key, text = name.decode("latin-1"), value.decode("latin-1")
                 headers[key] = f"{headers[key]}, {text}" if key in headers else text
-        query = scope["query_string"]
-        trusted, client = self._client_ip_header, scope.get("client")  # only the proxy's own header, when configured
+        query, client = scope["query_string"], scope.get("client")
+        peer = client[0] if client else ""
         return HttpRequest(
             scope["method"],
             scope["path"],
             headers,
             dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)) if query else {},
             body,
-            headers.get(trusted, "") if trusted else (client[0] if client else ""),
+            self._forwarded_addr(headers.get(self._client_ip_header), peer) if self._client_ip_header else peer,
         )
+
+    def _forwarded_addr(self, value: str | None, peer: str) -> str:
+        """The proxy's client address header (KIROSHI_CLIENT_IP_HEADER) when it holds an IP
+        address; else the peer's, with one warning per process: a header that is missing or not
+        an address means a misconfigured proxy or a caller that got past it, and a caller's own
+        string must never become its throttling key."""
+        address = _ip_address(value) if value is not None and len(value) <= MAX_ADDRESS_CHARS else None
+        if address is not None:
+            return address
+        if not self._warned_client_ip:
+            self._warned_client_ip = True
+            log.warning(
+                "%s is missing or not an IP address; using the peer address (does the proxy set it?)",
+                self._client_ip_header,
+            )
+        return peer
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             route, params = self.router.match(scope["method"], scope["path"])
             request = self._request(scope, await self._read_body(receive) if route.body else b"")
-        except ApiError as error:
+        except ApiError as error:  # no such route, or the body did not come (whole): the dispatch never saw it
             response = problem_response(error, new_request_id())
+            log_request(self._request(scope, b""), None, response.status, 0.0, response.headers["x-request-id"], None)
         else:
             if route.asynchronous:
                 response = await dispatch_async(route, params, request, self.services)
@@ -149,12 +189,11 @@ class RunnerApp:
 
     # -- WebSocket ----------------------------------------------------------------------------
 
-    def _admit(self, scope: Scope) -> tuple[Any, Any, str | None, int]:
+    def _admit(self, route: Route, params: dict[str, str], query_string: bytes) -> tuple[Any, Any, str | None, int]:
         """Authenticate and authorise a session before the upgrade. Raises ApiError."""
-        route, params = self.router.match("GET", scope["path"])
         if not route.websocket:
             raise NotFound("no WebSocket endpoint here", code="no_such_endpoint")
-        query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
+        query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
         principal = socket_principal(self.services, query.get("auth_token", ""), params["user_id"], params["chat_id"])
         chat = owned_chat(self.services, params["user_id"], params["chat_id"])
         if self.engine.socket_count(principal.user_id) >= self.services.settings.sockets_per_user:
@@ -171,11 +210,19 @@ class RunnerApp:
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return
+        started, request_id = time.perf_counter(), new_request_id()
+        # Read once, then gone from the scope: it carries tokens, and the server logs the scope's.
+        query_string, scope["query_string"] = scope["query_string"], b""
+        request, name = self._request({**scope, "method": "GET"}, b""), None  # the upgrade, for its access line
         try:
-            principal, chat, session, last_index = self._admit(scope)
+            route, params = self.router.match("GET", scope["path"])
+            name = route.name
+            principal, chat, session, last_index = self._admit(route, params, query_string)
         except ApiError as error:
-            await self._deny(scope, send, error)
+            log_request(request, name, error.status, time.perf_counter() - started, request_id, None)
+            await self._deny(scope, send, error, request_id)
             return
+        log_request(request, name, 101, time.perf_counter() - started, request_id, principal.user_id)
         await send({"type": "websocket.accept"})
         connection = await self.engine.open(principal.claims, chat, AsgiSocket(send), session, last_index)
         try:
@@ -201,9 +248,12 @@ class RunnerApp:
                 await connection.send(error_frame("internal_error", "the message could not be handled"))
 
     @staticmethod
-    async def _deny(scope: Scope, send: Send, error: ApiError) -> None:
+    async def _deny(scope: Scope, send: Send, error: ApiError, request_id: str) -> None:
+        """Refuse the upgrade: the error's status and problem+json where the server can answer
+        one (uvicorn can), else 403."""
+        mark_refused()
         if "websocket.http.response" in scope.get("extensions", {}):
-            headers = [(b"content-type", b"application/problem+json")] + [
+            headers = [(b"content-type", b"application/problem+json"), (b"x-request-id", request_id.encode())] + [
                 (k.lower().encode(), v.encode()) for k, v in error.headers.items()
             ]
             await send({"type": "websocket.http.response.start", "status": error.status, "headers": headers})

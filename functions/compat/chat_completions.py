@@ -1,7 +1,10 @@
 """POST /v1/chat/completions — any authenticated caller (a Kiroshi token as the API key).
 
 OpenAI-compatible, streaming (server-sent events) or not, with the same model access, quota and
-usage accounting as the chat session: the official OpenAI SDKs work against Kiroshi."""
+usage accounting as the chat session: the official OpenAI SDKs work against Kiroshi. The same limits
+too: a message over KIROSHI_MAX_MESSAGE_CHARS characters is 422; messages that together exceed one
+message and KIROSHI_CONTEXT_TOKENS of history (in characters) are 413. The quota reserves the most
+the request can cost (its UTF-8 bytes, plus the longest reply): 429 when that does not fit."""
 
 from __future__ import annotations
 

@@ -1,6 +1,8 @@
 """POST /users/login — anyone. Answers a bearer JWT.
 
-An unknown e-mail and a wrong password answer alike, after the same Argon2id work.
+An unknown e-mail and a wrong password answer alike, after the same Argon2id work. A token is
+issued only if the password it verified is still the account's (lib.db.users.record_login): no
+token obtained with the old password outlives a password change.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ def handler(call: Call) -> dict[str, Any]:
         raise invalid_credentials()
     services.login_per_address.refund(address)
     services.login_per_account.refund(account)
-    token, _ = services.tokens.issue(user.user_id, user.role)
-    users.touch_login(services.db, user.user_id, services.now())
+    now = services.now()
+    if not users.record_login(services.db, user, now):  # the password changed while it was verified
+        raise invalid_credentials()
+    token, _ = services.tokens.issue(user.user_id, user.role, now)
     return {
         "message": "Logged in",
         "user_id": user.user_id,

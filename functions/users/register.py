@@ -1,4 +1,5 @@
-"""POST /users/register — anyone. Creates a `user` (an `admin` for the bootstrap e-mail)."""
+"""POST /users/register — anyone. Creates a `user` (the first `admin` for the bootstrap e-mail,
+while no admin exists)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def handler(call: Call) -> dict[str, Any]:
         name=body["name"],
         surname=body["surname"],
         password_hash=hash_password(body["password"]),
-        role="admin" if is_bootstrap_admin(services, body["email"]) else "user",
         now=services.now(),
+        first_admin=is_bootstrap_admin(services, body["email"]),
     )
     return {"created_user": user, "message": "User registered"}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from lib.clock import Clock
 from lib.config import Settings
@@ -44,8 +46,9 @@ class TokenCodec:
     def ttl_seconds(self) -> int:
         return self._ttl
 
-    def issue(self, user_id: str, role: str) -> tuple[str, TokenClaims]:
-        now = to_millis(self._clock().timestamp())
+    def issue(self, user_id: str, role: str, issued_at: dt.datetime | None = None) -> tuple[str, TokenClaims]:
+        """A signed token and its claims; `iat` is `issued_at` (default: now by this codec's clock)."""
+        now = to_millis((issued_at or self._clock()).timestamp())
         claims = TokenClaims(user_id, role, secrets.token_urlsafe(16), now, int(now) + self._ttl)
         payload = {
             "sub": user_id,
@@ -91,7 +94,22 @@ class TokenCodec:
         except jwt.ExpiredSignatureError:
             raise Unauthorized("the token has expired", code="token_expired") from None
         except jwt.PyJWTError:
-            raise Unauthorized("the token is not valid", code="invalid_token") from None
-        if not all(isinstance(payload[k], str) for k in ("sub", "role", "jti")):
-            raise Unauthorized("the token is not valid", code="invalid_token")
-        return TokenClaims(payload["sub"], payload["role"], payload["jti"], float(payload["iat"]), int(payload["exp"]))
+            raise _invalid() from None
+        return _claims(payload)
+
+
+def _invalid() -> Unauthorized:
+    return Unauthorized("the token is not valid", code="invalid_token")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _claims(payload: dict[str, Any]) -> TokenClaims:
+    """The claims of a validly signed payload, each of the type Kiroshi issues (a token signed
+    with the key but shaped otherwise is invalid, never a 500). Raises Unauthorized."""
+    sub, role, jti, iat, exp = (payload[k] for k in ("sub", "role", "jti", "iat", "exp"))
+    if not all(isinstance(v, str) for v in (sub, role, jti)) or not (_number(iat) and _number(exp)):
+        raise _invalid()
+    return TokenClaims(sub, role, jti, float(iat), int(exp))

@@ -25,11 +25,12 @@ from lib.auth.principal import principal_for
 from lib.auth.throttle import Throttle
 from lib.auth.tokens import TokenClaims
 from lib.chat.connections import Connection, ReplyJob, Transport, error_frame, frame
-from lib.chat.history import HISTORY_LIMIT, TurnCache, context_messages, estimate_tokens, weighed
+from lib.chat.history import HISTORY_LIMIT, TurnCache, context_messages, text_bound, tokens_bound, weighed
 from lib.chat.quota import Quotas
 from lib.chat.replay import LocalReplay, Replay
 from lib.db import chats
 from lib.db.chats import Chat
+from lib.db.connection import Thrown
 from lib.db.group_commit import GroupCommit
 from lib.db.records import new_id
 from lib.entitlements import entitlements_for
@@ -180,7 +181,7 @@ class ChatEngine:
         user_turn = weighed({"role": "user", "content": data["content"]})
         history = self.turns.get(chat.chat_id, lambda: chats.recent_turns(services.db, chat.chat_id, HISTORY_LIMIT))
         messages, prompt_tokens = context_messages([*history, user_turn], settings.context_tokens)
-        # The worst case: this context and the longest reply.
+        # The worst case: this context, however it tokenizes (a bound), and the longest reply.
         reservation = self.quotas.reserve(connection.user_id, rights, prompt_tokens + settings.max_reply_tokens)
         if reservation is None:
             await connection.send(error_frame("quota_exceeded", "your token quota for this period is used up"))
@@ -278,10 +279,12 @@ class ChatEngine:
         failure: UpstreamError | None,
     ) -> None:
         content = "".join(job.deltas)
+        # The usage the model reports; without one (a stopped reply), the most it can have been.
+        limit = self.services.settings.max_reply_tokens
         counts = (
             {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
             if usage is not None
-            else {"prompt_tokens": estimate_tokens(messages), "completion_tokens": estimate_tokens(content)}
+            else {"prompt_tokens": tokens_bound(messages), "completion_tokens": min(text_bound(content), limit)}
         )
         chat, reservation = job.chat, job.reservation
         try:
@@ -301,9 +304,10 @@ class ChatEngine:
             )
             self.turns.append(chat.chat_id, count - 1, job.user_turn)
             self.turns.append(chat.chat_id, count, weighed({"role": "assistant", "content": content}))
-        except Exception:  # the database failing must not leave the socket waiting forever
-            log.exception("storing the turn failed")
-            failure = UpstreamError("storage_failed", "the reply could not be stored")
+        except Exception as error:  # the database failing must not leave the socket waiting forever
+            failure = _storage_failure(error)
+            if failure.code == "chat_deleted":
+                self.turns.drop(chat.chat_id)
         finally:
             self.quotas.release(reservation)
             self.services.cache.add(_running(chat.chat_id), -1, RUNNING_TTL_SECONDS)
@@ -329,18 +333,35 @@ class ChatEngine:
     # -- revocation and shutdown -------------------------------------------------------------
 
     def _on_revocation(self, _subject: str, payload: dict[str, Any]) -> None:
-        """Close the sockets of a revoked token (or of every token of a user). May be called
-        from any thread: the bus delivers where the revocation happened."""
+        """Close the sockets of a revoked token (or of every token of a user); for a deleted
+        account also stop its replies. May be called from any thread: the bus delivers where the
+        revocation happened."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        loop.call_soon_threadsafe(self._close_revoked, payload.get("user_id"), payload.get("jti"))
+        user_id, jti = payload.get("user_id"), payload.get("jti")
+        loop.call_soon_threadsafe(self._close_revoked, user_id, jti, bool(payload.get("deleted")))
 
-    def _close_revoked(self, user_id: str | None, jti: str | None) -> None:
+    def _close_revoked(self, user_id: str | None, jti: str | None, deleted: bool = False) -> None:
         for connection in tuple(self.connections.get(user_id or "", ())):
             if jti is None or connection.jti == jti:
                 self.close(connection)
                 _background(connection.transport.close(CLOSE_REVOKED))
+        if deleted:
+            self._forget_user(user_id or "")
+
+    def _forget_user(self, user_id: str) -> None:
+        """Stop the deleted account's replies (their turns are then refused by the database, see
+        lib.db.chats.turn) and drop what this process keeps of its chats."""
+        for job in tuple(self.jobs.values()):
+            if job.chat.user_id != user_id:
+                continue
+            self.turns.drop(job.chat.chat_id)
+            job.listeners.clear()
+            if job.streaming and job.task is not None:
+                job.task.cancel()
+            elif not job.running:
+                self._forget(job)
 
     async def shutdown(self, grace_seconds: float) -> None:
         """Let replies in progress finish for `grace_seconds`, then stop (and store) the rest and
@@ -363,6 +384,14 @@ class ChatEngine:
         close = getattr(self.replay, "close", None)
         if close is not None:
             await close()
+
+
+def _storage_failure(error: Exception) -> UpstreamError:
+    """What the client hears when its turn was not stored."""
+    if isinstance(error, Thrown) and error.code == "chat_gone":  # deleted during the reply: as it should
+        return UpstreamError("chat_deleted", "the chat was deleted; the reply is not stored")
+    log.error("storing the turn failed", exc_info=error)
+    return UpstreamError("storage_failed", "the reply could not be stored")
 
 
 _background_tasks: set[asyncio.Task[Any]] = set()

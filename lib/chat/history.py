@@ -1,34 +1,45 @@
 """What the model sees of a chat: its history, newest kept first, within a token budget; and a
-per-process cache of recent turns, checked against the chat's message count."""
+per-process cache of recent turns, checked against the chat's message count.
+
+Token counts here are upper bounds that hold for any text, never estimates: a byte-level BPE
+tokenizer (GPT's, Llama's, Qwen's, ...) spends at least one UTF-8 byte per token, so a text has
+at most as many tokens as bytes. Quotas reserve by these bounds (lib.chat.quota), so that no
+text, however it tokenizes, spends more than was reserved.
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
-__all__ = ["HISTORY_LIMIT", "TurnCache", "context_messages", "estimate_tokens", "weighed"]
+__all__ = ["HISTORY_LIMIT", "PER_REQUEST", "TurnCache", "context_messages", "text_bound", "tokens_bound", "weighed"]
 
-PER_MESSAGE = 4  # the role and separators each message costs
+PER_MESSAGE = 8  # the role and the chat template's separators of one message (4-6 in common templates)
+PER_REQUEST = 8  # the template's start and the reply's header (3-5 in common templates)
 HISTORY_LIMIT = 100  # messages kept per chat, before the token budget trims them
 
 Turn = dict[str, str]
 
 
-def estimate_tokens(content: str | Sequence[Turn]) -> int:
-    """A cheap upper-leaning estimate: ~4 characters per token, plus a little per message."""
-    if isinstance(content, str):
-        return len(content) // 4 + 1
-    return sum(len(m["content"]) // 4 + 1 + PER_MESSAGE for m in content)
+def text_bound(text: str) -> int:
+    """The most tokens `text` can be: its UTF-8 bytes."""
+    return len(text.encode())
+
+
+def tokens_bound(messages: Sequence[Turn]) -> int:
+    """The most tokens a prompt of these messages can be."""
+    return PER_REQUEST + sum(text_bound(m["content"]) + PER_MESSAGE for m in messages)
 
 
 def context_messages(history: Sequence[tuple[Turn, int]], budget: int) -> tuple[list[Turn], int]:
     """As much of the history (`(turn, tokens)` pairs ending with the new user message) as fits
-    `budget` tokens, oldest first, and its token estimate.
+    `budget` tokens, oldest first, and the most tokens it can be (`tokens_bound` of it).
 
-    The newest message is always kept; replies that failed before saying anything are left out.
+    The newest message is always kept, even alone over the budget; replies that failed before
+    saying anything are left out.
     """
-    newest, spent = history[-1]
-    kept = [newest]
+    newest, newest_cost = history[-1]
+    kept, spent = [newest], PER_REQUEST + newest_cost
     for turn, cost in reversed(history[:-1]):
         if not turn["content"]:
             continue
@@ -41,11 +52,12 @@ def context_messages(history: Sequence[tuple[Turn, int]], budget: int) -> tuple[
 
 
 def weighed(turn: Turn) -> tuple[Turn, int]:
-    return turn, estimate_tokens([turn])
+    """The turn with the most tokens it can add to a prompt."""
+    return turn, text_bound(turn["content"]) + PER_MESSAGE
 
 
 class TurnCache:
-    """Recent turns per chat (with their token estimates), so that a turn needs no history read.
+    """Recent turns per chat (with their token bounds), so that a turn needs no history read.
     An entry is trusted only while its count follows the chat's message count (another process
     may have added messages)."""
 
@@ -68,6 +80,10 @@ class TurnCache:
         entry = self._chats.pop(chat_id, None)
         if entry is not None and entry[0] == count - 1:
             self._put(chat_id, (count, [*entry[1], turn][-HISTORY_LIMIT:]))
+
+    def drop(self, chat_id: str) -> None:
+        """Forget the chat (deleted)."""
+        self._chats.pop(chat_id, None)
 
     def _put(self, chat_id: str, entry: tuple[int, list[tuple[Turn, int]]]) -> None:
         self._chats[chat_id] = entry

@@ -3,7 +3,8 @@
 A turn is written once, when it ends: the user's message, the reply and the tokens it used (added
 to the user's usage), in one `Write` that the chat engine commits together with other turns'
 (lib.db.group_commit). Reservations of replies in flight live in the cache
-(lib.chat.quota).
+(lib.chat.quota). A turn (or usage) whose chat or user was deleted meanwhile is not stored: it
+throws `kiroshi:chat_gone` (or `kiroshi:user_gone`) inside its transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from lib.db.paging import Cursor, page_rows
 from lib.db.records import new_id, record, record_key
 
 __all__ = [
+    "DELETE_CHATS_OF_USER",
     "Chat",
     "Message",
     "add_usage",
@@ -34,6 +36,13 @@ __all__ = [
 ]
 
 TITLE_LENGTH = 80
+
+# Statements that delete everything of `$user` in these tables: for the account's deletion
+# transaction (lib.db.users.delete_user). Messages go chat by chat, through their index.
+DELETE_CHATS_OF_USER = (
+    "FOR $owned IN (SELECT VALUE id FROM chat WHERE user = $user) { DELETE message WHERE chat = $owned; };"
+    " DELETE chat WHERE user = $user; DELETE usage WHERE user = $user;"
+)
 
 
 @dataclass(frozen=True)
@@ -155,11 +164,17 @@ def turn(
 ) -> Write:
     """Store a whole turn: the user's message (the first one titles the chat) and the assistant's
     reply, and add the tokens it used to the user's usage for the quota period. Its value is the
-    chat's message count."""
+    chat's message count.
+
+    Committing it raises Thrown("chat_gone") when the chat or its user was deleted before: then
+    nothing of it is stored. (It writes the chat record, so it also conflicts with a deletion that
+    commits alongside.)
+    """
     key = usage_key(chat.user_id, period[0])
     generation = db.memo.generation(chat.user_id)
     return Write(
         (
+            "IF !record::exists($chat) OR !record::exists($user) { THROW 'kiroshi:chat_gone' }",
             "UPSERT ONLY $usage SET user = $user, period_start = $period_start, period_end = $period_end,"
             " used = (used ?? 0) + $used RETURN VALUE used",
             "LET $counted = (UPDATE ONLY $chat SET message_count += 2, updated_at = $now,"
@@ -188,19 +203,23 @@ def turn(
         },
         # The new total is what the next turn's quota check reads: keep it rather than read it again.
         after=lambda results: (
-            db.memo.replace(chat.user_id, ("usage", key), results[0], generation)
-            if isinstance(results[0], int)
+            db.memo.replace(chat.user_id, ("usage", key), results[1], generation)
+            if isinstance(results[1], int)
             else db.memo.invalidate(chat.user_id, ("usage", key))
         ),
     )
 
 
 def add_usage(db: Database, user_id: str, period: tuple[dt.datetime, dt.datetime], tokens: int) -> None:
-    """Add tokens used outside a chat (the OpenAI-compatible endpoint) to the user's period usage."""
+    """Add tokens used outside a chat (the OpenAI-compatible endpoint) to the user's period usage.
+
+    Raises Thrown("user_gone") when the account was deleted before: nothing is stored then.
+    """
     key = usage_key(user_id, period[0])
-    db.query(
-        "UPSERT $usage SET user = $user, period_start = $period_start, period_end = $period_end, "
-        "used = (used ?? 0) + $used",
+    db.transaction(
+        "IF !record::exists($user) { THROW 'kiroshi:user_gone' };"
+        " UPSERT $usage SET user = $user, period_start = $period_start, period_end = $period_end,"
+        " used = (used ?? 0) + $used;",
         {
             "usage": record("usage", key),
             "user": record("user", user_id),

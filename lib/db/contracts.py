@@ -2,6 +2,8 @@
 
 Both are one transaction guarded by the user's ledger head (`subscriber.version`): a write that
 finds the head changed since it was read throws `kiroshi:stale`, and the caller starts over.
+A purchase also writes the transaction id's tombstone (`transaction_tombstone`, keyed like the
+contract), which nothing removes: an accepted transaction id is never accepted again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 __all__ = [
     "Contract",
     "contract_key",
+    "find_purchase",
     "get_contract",
     "insert_contract",
     "list_contracts",
@@ -97,6 +100,17 @@ def get_contract(db: Database, contract_id: str) -> Contract | None:
     return _contract(db.one("SELECT * FROM ONLY $c", {"c": record("contract", contract_id)}))
 
 
+def find_purchase(db: Database, transaction_id: str) -> tuple[Contract | None, bool]:
+    """The contract bought with this transaction id, and whether the id was ever accepted (its
+    tombstone: True even when the contract is gone)."""
+    key = contract_key(transaction_id)
+    row, accepted = db.query(
+        "SELECT * FROM ONLY $contract; RETURN record::exists($tombstone);",
+        {"contract": record("contract", key), "tombstone": record("transaction_tombstone", key)},
+    )
+    return _contract(row), bool(accepted)
+
+
 def list_contracts(db: Database, *, user_id: str | None, after: Cursor | None, limit: int) -> list[Contract]:
     """Contracts newest first (only `user_id`'s when given), strictly after the cursor."""
     own = user_id is not None
@@ -131,8 +145,9 @@ def insert_contract(
 ) -> Contract:
     """Create the contract and move the ledger head in one transaction.
 
-    Raises RecordExists (the transaction id, or a subscriber created meanwhile), StaleWrite (the
-    head moved), Thrown("plan_unavailable") (the plan was archived or deleted meanwhile).
+    Raises RecordExists (the transaction id's tombstone or contract, or a subscriber created
+    meanwhile), StaleWrite (the head moved), Thrown("plan_unavailable") (the plan was archived or
+    deleted meanwhile).
     """
     key = contract_key(content["transaction_id"])
     if head is None:
@@ -144,6 +159,7 @@ def insert_contract(
         {head_sql}
         LET $plan_status = (SELECT VALUE status FROM ONLY $plan);
         IF $plan_status != 'active' {{ THROW 'kiroshi:plan_unavailable' }};
+        CREATE $tombstone SET accepted_at = $now;
         CREATE ONLY $contract CONTENT $content;
         {OUTBOX_STATEMENT}
     """  # noqa: S608 - constant fragments; values are parameters
@@ -155,6 +171,7 @@ def insert_contract(
         "now": now,
         "plan": record("plan", content["plan_id"]),
         "contract": record("contract", key),
+        "tombstone": record("transaction_tombstone", key),
         "content": content
         | {
             "user": record("user", user_id),

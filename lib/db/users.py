@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from lib.db.chats import DELETE_CHATS_OF_USER
 from lib.db.connection import Database, RecordExists
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import new_id, record, record_key
@@ -13,7 +14,9 @@ from lib.errors import Conflict, NotFound
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
 __all__ = [
+    "ADMIN_BOOTSTRAP",
     "User",
+    "bootstrap_admin",
     "change_email",
     "create_user",
     "delete_user",
@@ -21,14 +24,17 @@ __all__ = [
     "get_user_by_email",
     "list_users",
     "load_for_token",
+    "record_login",
     "revoke_token",
     "set_password",
     "set_role_by_email",
-    "touch_login",
     "update_field",
 ]
 
 PROFILE_FIELDS = ("nickname", "name", "surname")
+# Exists from the moment any admin exists (migration 0005): KIROSHI_BOOTSTRAP_ADMIN_EMAIL makes at
+# most one admin, the first, and every path that makes an admin writes this record in its transaction.
+ADMIN_BOOTSTRAP = record("admin_bootstrap", "once")
 
 
 @dataclass(frozen=True)
@@ -78,32 +84,62 @@ def _email_taken() -> Conflict:
 
 
 def create_user(
-    db: Database, *, email: str, nickname: str, name: str, surname: str, password_hash: str, role: str, now: dt.datetime
+    db: Database,
+    *,
+    email: str,
+    nickname: str,
+    name: str,
+    surname: str,
+    password_hash: str,
+    now: dt.datetime,
+    first_admin: bool = False,
 ) -> User:
-    """Create the user and its e-mail guard in one transaction. Raises Conflict(email_taken)."""
+    """Create the user and its e-mail guard in one transaction. Raises Conflict(email_taken).
+
+    With `first_admin` (the address is KIROSHI_BOOTSTRAP_ADMIN_EMAIL) the user is created an admin
+    if, in the same transaction, it spends the one-time admin bootstrap; once that is spent (an
+    admin exists or existed), it is created a plain user. Concurrent claims: one wins.
+    """
     user_id = new_id()
-    params = {
-        "user": record("user", user_id),
-        "guard": record("email_guard", email_key(email)),
-        "content": {
-            "email": email,
-            "nickname": nickname,
-            "name": name,
-            "surname": surname,
-            "role": role,
-            "password_hash": password_hash,
-            "created_at": now,
-            "updated_at": now,
-        },
-        **outbox_params("user.registered", {"user_id": user_id}),
+    content = {
+        "email": email,
+        "nickname": nickname,
+        "name": name,
+        "surname": surname,
+        "role": "user",
+        "password_hash": password_hash,
+        "created_at": now,
+        "updated_at": now,
     }
+    if first_admin:
+        try:
+            return _insert_user(db, user_id, {**content, "role": "admin"}, claim=True)
+        except RecordExists:
+            pass  # the bootstrap is spent, or the e-mail is taken: the plain attempt says which
     try:
-        results = db.transaction(
-            f"CREATE $guard SET user = $user; CREATE ONLY $user CONTENT $content; {OUTBOX_STATEMENT}", params
-        )
+        return _insert_user(db, user_id, content, claim=False)
     except RecordExists:
         raise _email_taken() from None
-    created = _user(results[1])
+
+
+def _insert_user(db: Database, user_id: str, content: dict[str, Any], *, claim: bool) -> User:
+    """One registration transaction: the guard (marked as the address the user registered
+    with), the user and its event; with `claim`, first the one-time admin bootstrap record."""
+    params = {
+        "user": record("user", user_id),
+        "guard": record("email_guard", email_key(content["email"])),
+        "bootstrap": ADMIN_BOOTSTRAP,
+        "now": content["created_at"],
+        "content": content,
+        **outbox_params("user.registered", {"user_id": user_id}),
+    }
+    spend = "CREATE $bootstrap SET user = $user, spent_at = $now;" if claim else ""
+    results = db.transaction(
+        f"{spend} CREATE $guard SET user = $user, registered = true; CREATE ONLY $user CONTENT $content;"
+        f" {OUTBOX_STATEMENT}",
+        params,
+    )
+    created = _user(results[2 if claim else 1])
     if created is None:
         raise RuntimeError("CREATE returned no record")
     return created
@@ -174,24 +210,46 @@ def change_email(db: Database, user: User, new_email: str, now: dt.datetime) -> 
 
 
 def set_password(db: Database, user_id: str, password_hash: str, now: dt.datetime) -> None:
-    """Store a new hash and revoke every token issued before `now`."""
-    db.query(
-        "UPDATE ONLY $user SET password_hash = $hash, tokens_valid_after = $now, updated_at = $now",
+    """Store a new hash and revoke every token issued before it: `tokens_valid_after` is `now`,
+    or the user's last login if later (a login that verified the old hash and committed first,
+    on a clock ahead of this one, issued its token at that instant)."""
+    db.transaction(
+        "UPDATE ONLY $user SET password_hash = $hash, updated_at = $now,"
+        " tokens_valid_after = IF last_login_at > $now THEN last_login_at ELSE $now END;",
         {"user": record("user", user_id), "hash": password_hash, "now": now},
     )
     db.memo.invalidate(user_id)
 
 
-def touch_login(db: Database, user_id: str, now: dt.datetime) -> None:
-    db.query("UPDATE $user SET last_login_at = $now RETURN NONE", {"user": record("user", user_id), "now": now})
-    db.memo.invalidate(user_id)
+def record_login(db: Database, user: User, now: dt.datetime) -> bool:
+    """Record a login verified against `user.password_hash` at `now`, the `iat` of the token it
+    will issue; False (nothing written, issue nothing) when the password changed since it was read.
+
+    With set_password, this closes the race of a login and a password change: either the change
+    committed first (the hash differs: False), or this write did, and the change then revokes
+    every token issued up to `last_login_at`, kept as the latest login seen.
+    """
+    results = db.transaction(
+        "UPDATE $user SET last_login_at = IF last_login_at > $now THEN last_login_at ELSE $now END"
+        " WHERE password_hash = $hash RETURN VALUE id;",
+        {"user": record("user", user.user_id), "hash": user.password_hash, "now": now},
+    )
+    db.memo.invalidate(user.user_id)
+    return bool(results[0])
 
 
 def delete_user(db: Database, user: User) -> None:
-    """Delete the account, its e-mail guard and everything it owns, in one transaction."""
+    """Delete the account, its e-mail guard and everything it owns, in one transaction: its
+    revocations, its chats with their messages, its usage, its subscriber (billing e-mail).
+
+    Its contracts stay, as they are: they are the money records (what was paid, when, for which
+    plan, what was refunded) that bookkeeping must keep, and they hold no personal data, only
+    the account's id, which no longer names anyone. Their transaction ids stay spent (their
+    tombstones). A turn that ends after this is not stored (lib.db.chats.turn checks its chat).
+    """
     db.transaction(
-        "DELETE $guard; DELETE revoked_token WHERE user = $user; DELETE contract WHERE user = $user;"
-        f"DELETE $subscriber; DELETE $user; {OUTBOX_STATEMENT}",
+        "DELETE $guard; DELETE revoked_token WHERE user = $user;"
+        f"{DELETE_CHATS_OF_USER} DELETE $subscriber; DELETE $user; {OUTBOX_STATEMENT}",
         {
             "user": record("user", user.user_id),
             "subscriber": record("subscriber", user.user_id),
@@ -212,13 +270,43 @@ def revoke_token(db: Database, jti: str, user_id: str, expires_at: dt.datetime) 
 
 
 def set_role_by_email(db: Database, email: str, role: str, now: dt.datetime) -> User | None:
-    """Promote or demote the account with this e-mail; None when there is none."""
+    """Promote or demote the account with this e-mail; None when there is none.
+
+    A promotion spends the admin bootstrap in the same transaction (an admin now exists)."""
     user = get_user_by_email(db, email)
     if user is None:
         return None
-    db.query(
-        "UPDATE ONLY $user SET role = $role, updated_at = $now",
-        {"user": record("user", user.user_id), "role": role, "now": now},
+    set_role = "UPDATE ONLY $user SET role = $role, updated_at = $now;"
+    db.transaction(
+        "UPSERT $bootstrap SET spent_at = spent_at ?? $now;" + set_role if role == "admin" else set_role,
+        {"user": record("user", user.user_id), "bootstrap": ADMIN_BOOTSTRAP, "role": role, "now": now},
     )
     db.memo.invalidate(user.user_id)
     return replace(user, role=role, updated_at=now)
+
+
+def bootstrap_admin(db: Database, email: str, now: dt.datetime) -> User | None:
+    """At start: make the account that registered with `email` the first admin. None (and nothing
+    changed) when no admin may be made: the bootstrap is spent (an admin exists or existed), there
+    is no such account, or its user took the address by a later e-mail change.
+
+    One transaction that spends the bootstrap: processes starting together promote at most once.
+    """
+    guard = record("email_guard", email_key(email))
+    row = db.one("SELECT user, registered FROM ONLY $guard", {"guard": guard})
+    if not row or row.get("registered") is not True:
+        return None
+    user_id = record_key(row["user"])
+    params = {"guard": guard, "user": record("user", user_id), "bootstrap": ADMIN_BOOTSTRAP, "now": now}
+    try:
+        results = db.transaction(
+            "IF $bootstrap.id = NONE AND $guard.user = $user AND $guard.registered = true {"
+            " CREATE $bootstrap SET user = $user, spent_at = $now;"
+            " RETURN UPDATE ONLY $user SET role = 'admin', updated_at = $now; };",
+            params,
+        )
+    except RecordExists:  # another process spent it meanwhile
+        return None
+    finally:
+        db.memo.invalidate(user_id)
+    return _user(results[0])

@@ -92,7 +92,7 @@ class Router:
         self.routes = {route.name: route for route in routes}
         self._map = Map(
             [Rule(r.rule, endpoint=r.name, methods=[r.method]) for r in routes],
-            strict_slashes=False,
+            strict_slashes=True,
             merge_slashes=False,
         )
         self._adapter = self._map.bind("kiroshi")
@@ -101,10 +101,17 @@ class Router:
         self._static |= {("HEAD", path): r for (method, path), r in self._static.items() if method == "GET"}
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
-        """The route and path parameters. Raises NotFound or MethodNotAllowed (with Allow)."""
+        """The route and path parameters. Raises NotFound or MethodNotAllowed (with Allow).
+
+        Each endpoint answers at its one spelling: a trailing slash or an empty segment is a 404, so
+        that limits keyed on the path in front of Kiroshi (Nginx's on login and register) cannot be
+        walked round with `/users/register/` or `//users/register` (werkzeug drops leading slashes).
+        """
         route = self._static.get((method, path))
         if route is not None:
             return route, {}
+        if "//" in path or (path.endswith("/") and path != "/"):
+            raise NotFound(f"there is no endpoint at {path}", code="no_such_endpoint")
         try:
             name, params = self._adapter.match(path, method=method)
         except WerkzeugNotFound:

@@ -16,6 +16,7 @@ __all__ = [
     "BuyOut",
     "ContractOut",
     "ContractsPageOut",
+    "MoneySchema",
     "PlanIn",
     "PlanOut",
     "PlanPatchIn",
@@ -35,10 +36,16 @@ _TRANSACTION_ID = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 class Amount(fields.Field):  # type: ignore[type-arg]
-    """A JSON number (never a string or a boolean), kept exact as a Decimal."""
+    """A JSON number (never a string or a boolean), kept exact as a Decimal.
+
+    Its schema must be a `MoneySchema`: the dispatch then reads the body with
+    `lib.http.json.loads_exact`, and the number arrives as the Decimal of its JSON text, so that
+    99999.989999999999999999 is refused for its decimals instead of rounded to 99999.99. (A float,
+    from a caller that loads the schema itself, is read by its shortest repr.)
+    """
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise ValidationError("must be a JSON number")
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         if not amount.is_finite() or amount < 0 or amount > MAX_PRICE:
@@ -63,6 +70,13 @@ class ContractRef(fields.Field):  # type: ignore[type-arg]
         if not isinstance(value, str) or not 1 <= len(value) <= 64:
             raise ValidationError("must be a contract id or a contract object with its contract_id")
         return value
+
+
+class MoneySchema(StrictSchema):
+    """A body with money in it: read with the exact decimal text of its numbers (the dispatch
+    checks `exact_numbers`), never through a binary float."""
+
+    exact_numbers = True
 
 
 def _plan_fields(required: bool) -> dict[str, fields.Field]:  # type: ignore[type-arg]
@@ -99,8 +113,8 @@ def _plan_fields(required: bool) -> dict[str, fields.Field]:  # type: ignore[typ
     }
 
 
-PlanIn = StrictSchema.from_dict(_plan_fields(required=True), name="PlanIn")
-_PlanPatchBase = StrictSchema.from_dict(_plan_fields(required=False), name="PlanPatchBase")
+PlanIn = MoneySchema.from_dict(_plan_fields(required=True), name="PlanIn")
+_PlanPatchBase = MoneySchema.from_dict(_plan_fields(required=False), name="PlanPatchBase")
 
 
 class PlanPatchIn(_PlanPatchBase):  # type: ignore[valid-type,misc]

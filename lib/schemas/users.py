@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
+from lib.accounts import normalize_email
 from lib.auth import passwords
 from lib.schemas.base import Email, Message, StrictSchema, Text, change_out, page_out
 
@@ -39,6 +40,18 @@ def _check_password(value: str) -> None:
         raise ValidationError("is too common; choose another password")
 
 
+class AccountEmail(Email):
+    """An account's e-mail address, in the one form that is stored and compared
+    (lib.accounts.normalize_email): one mailbox cannot register twice by spelling."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = fields.String._deserialize(self, value, attr, data, **kwargs)
+        try:
+            return normalize_email(text)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
 class NewPassword(fields.String):
     """A password that meets the policy: 8-128 characters, not on the common-passwords list."""
 
@@ -54,7 +67,7 @@ class CurrentPassword(fields.String):
 
 
 class RegisterIn(StrictSchema):
-    email = Email(required=True)
+    email = AccountEmail(required=True)
     nickname = Text(required=True)
     name = Text(required=True)
     surname = Text(required=True)
@@ -62,7 +75,7 @@ class RegisterIn(StrictSchema):
 
 
 class LoginIn(StrictSchema):
-    email = Email(required=True)
+    email = AccountEmail(required=True)
     password = CurrentPassword(required=True)
 
 
@@ -79,7 +92,7 @@ class ChangeSurnameIn(StrictSchema):
 
 
 class ChangeEmailIn(StrictSchema):
-    new_email = Email(required=True)
+    new_email = AccountEmail(required=True)
     current_password = CurrentPassword(metadata={"description": "required unless an admin acts on another user"})
 
 

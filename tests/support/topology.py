@@ -1,20 +1,80 @@
 """The compose topology without Docker: one shared SurrealDB engine (over WebSocket RPC), two HTTP
-and two WebSocket Kiroshi processes, real Redis and NATS, and real Nginx in front."""
+and two WebSocket Kiroshi processes, real Redis and NATS, and real Nginx in front, rendered with
+compose's values and the processes with Kiroshi's default limits.
+
+Clients are told apart as Nginx tells them apart, by their address: a client here is a socket bound
+to its own loopback address (Linux routes all of 127.0.0.0/8 to `lo`), drawn at random, so that the
+per-address counters that a run leaves in the shared Redis (for an hour) are its own, and so are
+Nginx's per-address limits.
+"""
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
+import httpx
+
+from tests.support.chat import PASSWORD, ChatUser
 from tests.support.runner import ROOT, Runner, free_port, wait_http
 
 sys.path.insert(0, str(ROOT / "nginx"))
-from render import render
+from render import COMPOSE, render
 
 ADMIN = "topology-admin@example.com"
+_emails = itertools.count(1)
+
+
+def new_address() -> str:
+    """A loopback address no other run is likely to use: 127.1-254.0-255.1-254."""
+    return f"127.{1 + secrets.randbelow(254)}.{secrets.randbelow(256)}.{1 + secrets.randbelow(254)}"
+
+
+def client_at(address: str) -> httpx.Client:
+    """An HTTP client whose connections come from `address`."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=30)
+
+
+class LoggedRunner(Runner):
+    """A runner whose stdout and stderr (its JSON log lines) go to `log_path`."""
+
+    @property
+    def log_path(self) -> Path:
+        return Path(self.env["KIROSHI_DATA_DIR"]) / "output.log"
+
+    def start(self, wait: bool = True) -> LoggedRunner:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "local_runner", *self.args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        if wait:
+            self.wait_ready()
+        return self
+
+    def access_lines(self) -> list[dict[str, Any]]:
+        lines = self.log_path.read_text().splitlines()
+        return [entry for entry in map(_json_or_none, lines) if entry and entry.get("logger") == "kiroshi.access"]
+
+
+def _json_or_none(line: str) -> dict[str, Any] | None:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 class Topology:
@@ -35,8 +95,7 @@ class Topology:
             "OPENAI_API_KEY": "topology",
             "KIROSHI_CLIENT_IP_HEADER": "x-real-ip",
             "KIROSHI_BOOTSTRAP_ADMIN_EMAIL": ADMIN,
-            "KIROSHI_REGISTER_MAX_PER_ADDRESS": "100000",
-            "KIROSHI_LOGIN_MAX_FAILURES_PER_ADDRESS": "100000",
+            "KIROSHI_LOG_LEVEL": "INFO",  # access lines: the client address and request id the app saw
         }
         self.http = [self._runner("http", env, i) for i in range(2)]
         self.ws = [self._runner("websocket", env, i) for i in range(2)]
@@ -50,10 +109,8 @@ class Topology:
             self._stop_processes()
             raise
 
-    def _runner(self, only: str, env: dict[str, str], index: int) -> Runner:
-        return Runner(self.workdir / f"{only}{index}", env, args=("serve", "--only", only), quiet=True).start(
-            wait=False
-        )
+    def _runner(self, only: str, env: dict[str, str], index: int) -> LoggedRunner:
+        return LoggedRunner(self.workdir / f"{only}{index}", env, args=("serve", "--only", only)).start(wait=False)
 
     def _nginx(self) -> subprocess.Popen[bytes]:
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -63,16 +120,14 @@ class Topology:
         conf = temp / "nginx.conf"
         conf.write_text(
             render(
-                {
+                COMPOSE  # compose's limits; only where it runs and what it proxies to differ
+                | {
                     "workers": "1",
                     "pid": str(temp / "nginx.pid"),
                     "error_log": str(temp / "error.log"),
                     "access_log": str(temp / "access.log"),
                     "temp": str(temp),
                     "listen": f"127.0.0.1:{self.port}",
-                    "auth_rate": "20r/s",
-                    "auth_burst": "40",
-                    "sessions_per_address": "50",
                     "http_servers": "\n".join(f"        server 127.0.0.1:{r.port};" for r in self.http),
                     "ws_servers": "\n".join(f"        server 127.0.0.1:{r.port};" for r in self.ws),
                 }
@@ -87,6 +142,40 @@ class Topology:
     @property
     def access_log(self) -> str:
         return (self.workdir / "nginx" / "access.log").read_text()
+
+    @property
+    def error_log(self) -> str:
+        path = self.workdir / "nginx" / "error.log"
+        return path.read_text() if path.exists() else ""
+
+    def nginx_lines(self) -> list[dict[str, Any]]:
+        return [entry for entry in map(_json_or_none, self.access_log.splitlines()) if entry]
+
+    def app_line(self, request_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The access line an HTTP instance wrote for `request_id` (they write every 0.1 s)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [e for r in self.http for e in r.access_lines() if e.get("request_id") == request_id]
+            if found or time.monotonic() > deadline:
+                assert len(found) == 1, f"{len(found)} access lines for request {request_id}"
+                return found[0]
+            time.sleep(0.05)
+
+    def user(self, base_url: str | None = None, email: str | None = None) -> ChatUser:
+        """A registered, logged-in user with a chat, made from an address of its own through Nginx, or
+        through `base_url` (an instance) saying that address as Nginx would."""
+        base, email, address = base_url or self.url, email or f"topology{next(_emails)}@example.com", new_address()
+        body = {"email": email, "nickname": "t", "name": "T", "surname": "T", "password": PASSWORD}
+        with client_at(address) as client:
+            if base_url is not None:
+                client.headers["X-Real-IP"] = address
+            registered = client.post(f"{base}/users/register", json=body)
+            assert registered.status_code == 201, registered.text
+            login = client.post(f"{base}/users/login", json={"email": email, "password": PASSWORD})
+            assert login.status_code == 200, login.text
+        user = ChatUser(self.url, login.json()["user_id"], email, login.json()["token"], "")
+        user.chat_id = user.new_chat()
+        return user
 
     def stop(self) -> None:
         self.nginx.terminate()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lib.config import ConfigError, load_settings
+from lib.config import PUBLISHED_SECRETS, ConfigError, load_settings
 
 
 def test_defaults_run_embedded(tmp_path: Path) -> None:
@@ -41,3 +41,19 @@ def test_secrets_never_print(tmp_path: Path) -> None:
 def test_bad_settings_fail_at_start_with_the_name(tmp_path: Path, name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         load_settings({"KIROSHI_DATA_DIR": str(tmp_path), name: value})
+
+
+@pytest.mark.parametrize("name", ["KIROSHI_JWT_SECRET", "KIROSHI_DATABASE_PASS"])
+@pytest.mark.parametrize("value", sorted(PUBLISHED_SECRETS))
+def test_a_secret_published_as_an_example_is_refused_at_start_with_the_name(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings({"KIROSHI_DATA_DIR": str(tmp_path), name: value})
+
+
+def test_the_old_compose_default_jwt_secret_is_refused(tmp_path: Path) -> None:
+    old_default = "change-me-this-dev-secret-is-not-for-production-use"  # docker-compose.yml until issue 14
+
+    with pytest.raises(ConfigError, match="KIROSHI_JWT_SECRET"):
+        load_settings({"KIROSHI_DATA_DIR": str(tmp_path), "KIROSHI_JWT_SECRET": f" {old_default}\n"})

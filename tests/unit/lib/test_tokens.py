@@ -93,3 +93,39 @@ def test_malformed_authorization_headers_are_refused(client: Client, header: str
 @pytest.mark.parametrize("garbage", ["a.b.c", "x" * 5000, "eyJ.eyJ.sig", "ä.ö.ü"])
 def test_garbage_tokens_are_refused(client: Client, garbage: str) -> None:
     assert _status(client, garbage)[0] == 401
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("iat", "soon"),
+        ("iat", "1700000000"),
+        ("iat", None),
+        ("iat", []),
+        ("iat", {"at": 1}),
+        ("iat", True),
+        ("iat", float("nan")),
+        ("iat", float("inf")),
+        ("sub", 42),
+        ("sub", None),
+        ("role", ["admin"]),
+        ("role", None),
+        ("jti", 7),
+        ("jti", {"id": "x"}),
+        ("exp", "tomorrow"),
+        ("exp", "99999999999"),
+        ("exp", None),
+        ("exp", float("nan")),
+        ("exp", float("inf")),
+    ],
+)
+def test_a_validly_signed_token_with_a_claim_of_the_wrong_type_is_refused(
+    client: Client, alice: Account, claim: str, value: object
+) -> None:
+    forged = jwt.encode({**_claims(alice), claim: value}, SECRET, algorithm="HS256")  # NaN and inf as JSON NaN
+
+    answer = client.get("/auth", token=forged)
+
+    assert answer.status == 401, answer
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json["code"] == "invalid_token"

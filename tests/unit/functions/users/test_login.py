@@ -47,9 +47,11 @@ def test_login_records_the_last_login_time(client: Client, alice: Account, clock
 
 
 def test_a_login_time_for_an_account_deleted_meanwhile_creates_nothing(client: Client, alice: Account) -> None:
+    verified = users.get_user(client.services.db, alice.user_id)  # the login that raced the delete read it
+    assert verified is not None
     client.delete(f"/users/{alice.user_id}", token=alice.token)
-    users.touch_login(client.services.db, alice.user_id, client.services.now())  # the login that raced the delete
 
+    assert users.record_login(client.services.db, verified, client.services.now()) is False
     assert client.services.db.one("SELECT * FROM user") == []
 
 
