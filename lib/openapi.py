@@ -43,7 +43,9 @@ Decisions where the API contract is silent:
 - Contract `status` is `scheduled`, `active`, `expired` or `refunded`. Refunding an expired
   contract is 409 `contract_expired`; a refunded one 409 `already_refunded`. A refunded contract
   ends at the refund (or at its start, if it had not started) and carries `refund_amount`.
-- Deleting a user deletes their subscriber record and contracts with the account.
+- Deleting a user deletes everything it owns (subscriber record, chats, messages, usage) with the
+  account, except its contracts: they stay as money records, without personal data, and their
+  transaction ids stay spent (409 `transaction_id_reused` forever).
 - Chats list newest first by creation (stable pages). A chat's `title` is set from its first message.
   Messages carry `status`: `complete`, `stopped` (the user sent stop) or `error` (the model failed).
 - The chat session (`GET /chats/{user_id}/{chat_id}/session`) is a WebSocket: JSON text frames as in

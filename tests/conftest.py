@@ -14,6 +14,32 @@ from tests.support.clock import MovableClock
 ADMIN_EMAIL = "root@example.com"
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """One line after `-ra`'s list (as the outermost wrapper, it writes last): the test files whose
+    tests skipped, and why. The suites that need real services (Redis, NATS, Chromium) skip when
+    their URLs are unset; a newcomer should see that they did not run. README.md's Tests section
+    says how to run them."""
+    yield
+    by_file: dict[str, tuple[int, list[str]]] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        reason = str(longrepr[2]) if isinstance(longrepr, tuple) and len(longrepr) == 3 else "skipped"
+        reason = reason.removeprefix("Skipped: ")
+        path = report.nodeid.split("::", 1)[0]
+        count, reasons = by_file.get(path, (0, []))
+        by_file[path] = (count + 1, reasons if reason in reasons else [*reasons, reason])
+    if not by_file:
+        return
+    suites = "; ".join(
+        f"{path}: {count} test{'s' if count > 1 else ''} ({' / '.join(reasons)})"
+        for path, (count, reasons) in by_file.items()
+    )
+    terminalreporter.write_line(
+        f"Skipped suites, not run: {suites}. How to run them: README.md, section Tests.", yellow=True, bold=True
+    )
+
+
 @pytest.fixture
 def clock() -> MovableClock:
     return MovableClock()

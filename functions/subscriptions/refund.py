@@ -1,5 +1,5 @@
 """POST /subscriptions/refund — the contract's user or admin. `{"contract": "<contract_id>"}` (or the
-whole contract object). Refunds the unused part, rounded down; at most once."""
+whole contract object), or `{"contract_id": "<contract_id>"}`. Refunds the unused part, rounded down; at most once."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from lib.money import MINOR_UNITS
 from lib.schemas.base import Email, StrictBoolean, StrictSchema, Text, page_out, reply_out
@@ -188,10 +188,11 @@ class BuyIn(StrictSchema):
 
 
 class RefundIn(StrictSchema):
+    """`contract` (the seed's field) or `contract_id` (the field `buy` answers): exactly one."""
+
     contract = ContractRef(
-        required=True,
         metadata={
-            "description": "a contract id, or the whole contract object",
+            "description": "a contract id, or the whole contract object (or send `contract_id` instead)",
             "oneOf": [
                 {"type": "string", "minLength": 1, "maxLength": 64},
                 {
@@ -202,6 +203,18 @@ class RefundIn(StrictSchema):
             ],
         },
     )
+    contract_id = fields.String(
+        validate=validate.Length(1, 64), metadata={"description": "the contract id, as `buy` answers it"}
+    )
+
+    @validates_schema
+    def _one_contract(self, data: dict[str, Any], **_: Any) -> None:
+        if ("contract" in data) == ("contract_id" in data):
+            raise ValidationError("send `contract` or `contract_id` (one of them)", "_body")
+
+    @post_load
+    def _contract(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {"contract": data.get("contract", data.get("contract_id"))}
 
 
 class ContractOut(StrictSchema):

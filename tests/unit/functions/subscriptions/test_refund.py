@@ -77,6 +77,26 @@ def test_the_whole_contract_object_is_accepted(client: Client, alice: Account, p
     assert _refund(client, alice.token, contract).status == 200  # type: ignore[attr-defined]
 
 
+def test_contract_id_as_buy_answers_it_is_accepted(client: Client, alice: Account, plan: dict[str, object]) -> None:
+    contract = client.buy(alice.token, str(plan["plan_id"]), "pay_1").json["contract"]
+
+    answer = client.post("/subscriptions/refund", {"contract_id": contract["contract_id"]}, token=alice.token)
+
+    assert answer.status == 200
+    assert answer.json["ex_contract"]["contract_id"] == contract["contract_id"]
+    assert answer.json["ex_contract"]["status"] == "refunded"
+
+
+@pytest.mark.parametrize("body", [{}, {"contract": "c1", "contract_id": "c1"}, {"contract_id": ""}])
+def test_a_refund_names_its_contract_once(
+    client: Client, alice: Account, plan: dict[str, object], body: dict[str, object]
+) -> None:
+    answer = client.post("/subscriptions/refund", body, token=alice.token)
+
+    assert answer.status == 422
+    assert answer.json["code"] == "validation_failed"
+
+
 def test_a_contract_is_refunded_once(client: Client, alice: Account, plan: dict[str, object]) -> None:
     contract = client.buy(alice.token, str(plan["plan_id"]), "pay_1").json["contract"]
     _refund(client, alice.token, contract["contract_id"])
