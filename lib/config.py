@@ -94,7 +94,7 @@ def scheme(url: str) -> str:
     return url.split("://", 1)[0].lower() if "://" in url else ""
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -104,6 +104,8 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 
@@ -127,6 +129,8 @@ def _email(env: Mapping[str, str], name: str) -> str:
     except ValueError as exc:
         raise ConfigError(f"{name} is not a valid e-mail address: {exc}") from None
 
+
+MAX_TOKEN_TTL_SECONDS = 366 * 24 * 3600  # a token must be revocable: logout stores its expiry as a datetime
 
 # Example secrets this repository has published (docker-compose.yml's old defaults): anyone can
 # sign tokens or log in with them, so they are refused at start wherever they are set.
@@ -183,7 +187,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwt_secret=_jwt_secret(env, data_dir),
         jwt_issuer=env.get("KIROSHI_JWT_ISSUER", "kiroshi"),
         jwt_audience=env.get("KIROSHI_JWT_AUDIENCE", "kiroshi"),
-        jwt_ttl_seconds=_int(env, "KIROSHI_JWT_TTL_SECONDS", 3600, minimum=60),
+        jwt_ttl_seconds=_int(env, "KIROSHI_JWT_TTL_SECONDS", 3600, minimum=60, maximum=MAX_TOKEN_TTL_SECONDS),
         bootstrap_admin_email=_email(env, "KIROSHI_BOOTSTRAP_ADMIN_EMAIL"),
         openai_base_url=env.get("OPENAI_BASE_URL", ""),
         openai_api_key=Secret(env.get("OPENAI_API_KEY", "")),

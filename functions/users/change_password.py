@@ -1,5 +1,6 @@
 """POST /users/{user_id}/change-password — self or admin. Needs `current_password` unless an
-admin acts on another user. Revokes every token issued before the change; never echoes it."""
+admin acts on another user. Revokes every token issued before the change; never echoes it. Of two
+changes racing from the same password, one wins and the other answers 409 `password_changed`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,6 @@ from lib.http.dispatch import Call
 def handler(call: Call) -> dict[str, Any]:
     user = target_user(call)
     confirm_password(call, user)
-    users.set_password(call.services.db, user.user_id, hash_password(call.body["new_password"]), call.services.now())
+    users.set_password(call.services.db, user, hash_password(call.body["new_password"]), call.services.now())
     call.services.signal("kiroshi.revocations", {"user_id": user.user_id, "all": True})
     return {"message": "Password changed; sign in again"}

@@ -102,14 +102,23 @@ def _invalid() -> Unauthorized:
     return Unauthorized("the token is not valid", code="invalid_token")
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+LAST_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z: the last instant a datetime holds
+
+
+def _timestamp(value: Any) -> bool:
+    """A number of seconds that a datetime can hold (no bool, NaN, infinity or 10**400)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= LAST_TIMESTAMP
+
+
+def _word(value: Any) -> bool:
+    """A string as Kiroshi issues them in `sub`, `role` and `jti`: printable ASCII."""
+    return isinstance(value, str) and value.isascii() and value.isprintable()
 
 
 def _claims(payload: dict[str, Any]) -> TokenClaims:
     """The claims of a validly signed payload, each of the type Kiroshi issues (a token signed
     with the key but shaped otherwise is invalid, never a 500). Raises Unauthorized."""
     sub, role, jti, iat, exp = (payload[k] for k in ("sub", "role", "jti", "iat", "exp"))
-    if not all(isinstance(v, str) for v in (sub, role, jti)) or not (_number(iat) and _number(exp)):
+    if not (_word(sub) and _word(role) and _word(jti) and _timestamp(iat) and _timestamp(exp)):
         raise _invalid()
     return TokenClaims(sub, role, jti, float(iat), int(exp))

@@ -209,16 +209,21 @@ def change_email(db: Database, user: User, new_email: str, now: dt.datetime) -> 
     return replace(user, email=new_email, updated_at=now)
 
 
-def set_password(db: Database, user_id: str, password_hash: str, now: dt.datetime) -> None:
-    """Store a new hash and revoke every token issued before it: `tokens_valid_after` is `now`,
-    or the user's last login if later (a login that verified the old hash and committed first,
-    on a clock ahead of this one, issued its token at that instant)."""
-    db.transaction(
-        "UPDATE ONLY $user SET password_hash = $hash, updated_at = $now,"
-        " tokens_valid_after = IF last_login_at > $now THEN last_login_at ELSE $now END;",
-        {"user": record("user", user_id), "hash": password_hash, "now": now},
+def set_password(db: Database, user: User, password_hash: str, now: dt.datetime) -> None:
+    """Replace `user.password_hash` (the hash the caller checked) with a new one and revoke every
+    token issued before it: `tokens_valid_after` is `now`, or the user's last login if later (a
+    login that verified the old hash and committed first, on a clock ahead of this one, issued its
+    token at that instant). Raises Conflict(password_changed) when the hash is no longer the one
+    checked: of two changes racing with the same current password, one wins, the other is told."""
+    results = db.transaction(
+        "UPDATE $user SET password_hash = $hash, updated_at = $now,"
+        " tokens_valid_after = IF last_login_at > $now THEN last_login_at ELSE $now END"
+        " WHERE password_hash = $checked RETURN VALUE id;",
+        {"user": record("user", user.user_id), "hash": password_hash, "checked": user.password_hash, "now": now},
     )
-    db.memo.invalidate(user_id)
+    db.memo.invalidate(user.user_id)
+    if not results[0]:
+        raise Conflict("the password changed while this request ran; sign in again", code="password_changed")
 
 
 def record_login(db: Database, user: User, now: dt.datetime) -> bool:

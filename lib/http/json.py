@@ -8,7 +8,7 @@ money are read with `loads_exact` instead, which keeps each such number as the D
 from __future__ import annotations
 
 import json as _std
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
@@ -39,7 +39,8 @@ def _exact(data: bytes | str) -> Any:
     try:
         text = data.decode() if isinstance(data, bytes) else data
         return _std.loads(text, parse_float=Decimal, parse_constant=_no_constant)
-    except (ValueError, RecursionError) as error:  # its JSONDecodeError, bad UTF-8; nesting orjson allows
+    except (ValueError, RecursionError, InvalidOperation) as error:  # its JSONDecodeError, bad UTF-8; nesting
+        # orjson allows; an exponent past what a Decimal holds (1e+999999999999999999999999999999)
         raise JSONDecodeError(f"not valid JSON: {type(error).__name__}", "", 0) from None
 
 

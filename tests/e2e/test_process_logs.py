@@ -25,6 +25,7 @@ from tests.support.runner import Runner
 pytestmark = pytest.mark.e2e
 
 SOCKETS_PER_USER = 2
+TRACE = "upgrade-trace-1"  # a proxy's request id: the upgrade's access line carries it
 
 
 def _refused(url: str) -> int:
@@ -49,7 +50,7 @@ def _exercise(runner: Runner) -> tuple[list[str], Counter[tuple[str, int]]]:
 
     answer = httpx.post(f"{runner.url}/chats/{user.user_id}/{user.chat_id}/ticket", headers=user.auth)
     ticket = answer.json()["ticket"]
-    with connect(f"{base}{session}?auth_token={ticket}") as ws:  # a ticket
+    with connect(f"{base}{session}?auth_token={ticket}", additional_headers={"X-Request-Id": TRACE}) as ws:  # a ticket
         assert json.loads(ws.recv(timeout=10))["type"] == "session"
     bogus = "eyJhbGciOiJIUzI1NiJ9." + secrets.token_urlsafe(16) + ".forged"
     refusals = {
@@ -116,3 +117,4 @@ def test_no_line_carries_a_secret_or_a_query_and_refusals_are_access_lines(fake:
     assert [e for e in entries if e["level"] not in ("info", "warning")] == []
     access = Counter((e.get("path"), e.get("status")) for e in entries if e.get("logger") == "kiroshi.access")
     assert {refusal: access[refusal] for refusal in refused} == refused  # one line per refused upgrade
+    assert [(e["status"], e["route"]) for e in entries if e.get("request_id") == TRACE] == [(101, "chats.session")]

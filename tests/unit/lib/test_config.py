@@ -36,6 +36,8 @@ def test_secrets_never_print(tmp_path: Path) -> None:
         ("KIROSHI_PORT", "eighty"),
         ("KIROSHI_JWT_SECRET", "short"),
         ("KIROSHI_MODELS", " , "),
+        ("KIROSHI_JWT_TTL_SECONDS", "9999999999999"),  # tokens that no logout could revoke
+        ("KIROSHI_JWT_TTL_SECONDS", "59"),
     ],
 )
 def test_bad_settings_fail_at_start_with_the_name(tmp_path: Path, name: str, value: str) -> None:

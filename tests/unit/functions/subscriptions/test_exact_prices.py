@@ -73,7 +73,12 @@ def test_a_patch_is_read_exactly_too(client: Client, admin: Account) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b'{"price": NaN, ' + PLAN + b"}", b'{"price": 1e400, "title": "\\ud800", "duration": 30}', b'{"price": 1e400'],
+    [
+        b'{"price": NaN, ' + PLAN + b"}",
+        b'{"price": 1e400, "title": "\\ud800", "duration": 30}',
+        b'{"price": 1e400',
+        b'{"price": 1e+999999999999999999999999999999, ' + PLAN + b"}",  # past what a Decimal holds
+    ],
 )
 def test_what_is_not_json_stays_a_400(client: Client, admin: Account, body: bytes) -> None:
     answer = client.request(

@@ -111,3 +111,41 @@ def test_logins_racing_password_changes_keep_no_token_of_the_old_password(client
         still_working = [t for t in tokens if client.get("/auth", token=t).status != 401]
         assert still_working == [], f"round {round_}: {len(still_working)} of {len(tokens)} old-password tokens work"
     assert issued > 0  # the race was run, not avoided
+
+
+def test_of_two_changes_racing_from_the_same_password_one_wins_and_the_other_is_told(
+    client: Client, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thief with a stolen token and the old password races the owner's change: the loser gets
+    409 `password_changed`, never a 200 for a password that is not in force."""
+    from functions.users import change_password
+
+    both_checked = threading.Barrier(2, timeout=10)
+    real_hash = change_password.hash_password
+
+    def hash_when_both_checked(password: str) -> str:
+        both_checked.wait()  # both requests have verified the same current password
+        return real_hash(password)
+
+    monkeypatch.setattr(change_password, "hash_password", hash_when_both_checked)
+    thief = client.login(alice.email, alice.password).json["token"]
+    bodies = [
+        {"new_password": "the owner's new passphrase", "current_password": alice.password},
+        {"new_password": "the thief's new passphrase", "current_password": alice.password},
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(
+            pool.map(
+                lambda pair: client.post(f"/users/{alice.user_id}/change-password", pair[0], token=pair[1]),
+                zip(bodies, [alice.token, thief], strict=True),
+            )
+        )
+    monkeypatch.undo()
+
+    assert sorted(a.status for a in answers) == [200, 409]
+    loser = next(a for a in answers if a.status == 409)
+    assert loser.json["code"] == "password_changed"
+    winner = bodies[[a.status for a in answers].index(200)]["new_password"]
+    other = next(b["new_password"] for b in bodies if b["new_password"] != winner)
+    assert client.login(alice.email, winner).status == 200
+    assert client.login(alice.email, other).status == 401
