@@ -222,7 +222,15 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("chats.delete", "DELETE", "/chats/{user_id}/{chat_id}", A.SELF_OR_ADMIN, out="base:Message", errors=(404,)),
     Route("chats.ticket", "POST", "/chats/{user_id}/{chat_id}/ticket", A.SELF, out="chats:TicketOut", errors=(404,)),
-    Route("chats.session", "GET", "/chats/{user_id}/{chat_id}/session", A.SELF, errors=(404, 426, 429), websocket=True),
+    Route(
+        "chats.session",
+        "GET",
+        "/chats/{user_id}/{chat_id}/session",
+        A.SELF,
+        status=101,
+        errors=(404, 422, 426, 429),
+        websocket=True,
+    ),
     # OpenAI-compatible
     Route(
         "compat.chat_completions",
@@ -230,15 +238,18 @@ ROUTES: tuple[Route, ...] = (
         "/v1/chat/completions",
         A.USER,
         "compat:CompletionIn",
-        errors=(422, 429, 502),
+        errors=(404, 422, 429, 502),
         asynchronous=True,
+        error_shape="openai",
     ),
-    Route("compat.models", "GET", "/v1/models", A.USER),
+    Route("compat.models", "GET", "/v1/models", A.USER, error_shape="openai"),
     # health and documentation
     Route("health.healthy", "GET", "/healthy", A.PUBLIC),
     Route("health.ready", "GET", "/ready", A.PUBLIC, errors=(503,)),
     Route("health.metrics", "GET", "/metrics", A.PUBLIC),
+    Route("meta.root", "GET", "/", A.PUBLIC),
     Route("meta.openapi", "GET", "/openapi.json", A.PUBLIC),
+    Route("meta.asyncapi", "GET", "/asyncapi.json", A.PUBLIC),
     Route("meta.docs", "GET", "/docs", A.PUBLIC),
     Route("meta.docs_asset", "GET", "/docs/{asset}", A.PUBLIC, errors=(404,)),
 )

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "ApiError",
+    "BadGateway",
     "BadRequest",
     "Conflict",
     "Forbidden",
@@ -22,6 +23,11 @@ __all__ = [
     "UnprocessableContent",
     "UnsupportedMediaType",
     "UpgradeRequired",
+    "UpstreamAuthFailed",
+    "UpstreamRateLimited",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+    "UpstreamUnreachable",
 ]
 
 
@@ -135,3 +141,39 @@ class RateLimited(ApiError):
 class ServiceUnavailable(ApiError):
     status, title, default_code = 503, "Service Unavailable", "dependency_unavailable"
     default_detail = "a dependency is unavailable; retry later"
+
+
+class BadGateway(ApiError):
+    """The model server failed; each subclass says how, with its own code. The detail is what the
+    client is told; the cause is logged where it was caught (lib.llm.openai), never sent."""
+
+    status, title, default_code = 502, "Bad Gateway", "upstream_error"
+    default_detail = "the model server failed"
+
+    @property
+    def message(self) -> str:
+        """The detail, under the name an `error` frame gives it."""
+        return self.detail
+
+
+class UpstreamUnreachable(BadGateway):
+    default_code, default_detail = "upstream_unreachable", "the model server could not be reached"
+
+
+class UpstreamAuthFailed(BadGateway):
+    default_code = "upstream_auth_failed"
+    default_detail = "the model server refused this server's credentials: check OPENAI_API_KEY"
+
+
+class UpstreamRateLimited(BadGateway):
+    default_code = "upstream_rate_limited"
+    default_detail = "the model server is rate limiting this server; retry later"
+
+
+class UpstreamTimeout(BadGateway):
+    default_code, default_detail = "upstream_timeout", "the model server did not answer in time"
+
+
+class UpstreamUnavailable(BadGateway):
+    default_code = "upstream_unavailable"
+    default_detail = "the model server broke off the reply or sent what could not be read"

@@ -11,7 +11,9 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields
 
+from lib import __version__
 from lib.auth.policies import Auth
+from lib.chat.frames import QUERY, REFUSALS
 from lib.http.routing import Route
 from lib.schemas.base import StrictSchema
 
@@ -19,7 +21,8 @@ __all__ = ["openapi_document"]
 
 DESCRIPTION = """Kiroshi: accounts, paid plans and streaming chat with LLMs.
 
-Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`.
+Errors are RFC 9457 problem details (`application/problem+json`) with a stable `code`; on `/v1/*`
+they are OpenAI's error object (`{"error": {"message", "type", "param", "code"}}`), as its SDKs read it.
 Unknown JSON fields are rejected with 422. Lists take `?limit=` (1-200, default 50) and `?cursor=`
 and answer `next_cursor` (null at the end).
 
@@ -48,17 +51,12 @@ Decisions where the API contract is silent:
   transaction ids stay spent (409 `transaction_id_reused` forever).
 - Chats list newest first by creation (stable pages). A chat's `title` is set from its first message.
   Messages carry `status`: `complete`, `stopped` (the user sent stop) or `error` (the model failed).
-- The chat session (`GET /chats/{user_id}/{chat_id}/session`) is a WebSocket: JSON text frames as in
-  the README; `done` also carries `finish_reason` (`stop` or `stopped`). A `delta` carries the
-  text that arrived from the model since the previous one: a token when the model is slower than
-  the relay, several when they arrive together (indexes count frames). A turn (message and reply)
-  is stored when it ends, before `done`, whole or not at all. Error frame codes:
-  invalid_json, unknown_type, invalid_message, message_too_long, unsupported_frame, reply_in_progress,
-  nothing_to_stop, rate_limited, quota_exceeded, model_not_allowed, upstream_error,
-  upstream_timeout, upstream_unavailable, storage_failed. Close codes: 1009 frame over 64 KiB, 4401
-  credentials revoked, 1001 server shutting down.
-- `/v1/chat/completions` accepts OpenAI's common parameters (temperature, top_p, stop, penalties,
-  seed, max_tokens, stream, stream_options); a quota refusal there is 429 `quota_exceeded`.
+- The chat session (`GET /chats/{user_id}/{chat_id}/session`) is a WebSocket, authenticated by its
+  `auth_token` query parameter (a JWT or a ticket), not a header. Its frames, their error codes and
+  the close codes are the AsyncAPI 3.0 document at `/asyncapi.json`.
+- `/v1/chat/completions` accepts OpenAI's standard parameters (tools and tool calls, response_format,
+  sampling, logprobs, max_tokens or max_completion_tokens, stream_options; n=1 only); a quota refusal
+  there is 429 `insufficient_quota`, a model outside the caller's plan 404 `model_not_found`.
 """
 
 STATUS_TITLES = {
@@ -78,6 +76,17 @@ STATUS_TITLES = {
 }
 
 
+class OpenAIErrorObject(StrictSchema):
+    message = fields.String(required=True)
+    type = fields.String(required=True)
+    param = fields.String(required=True, allow_none=True, metadata={"description": "the offending field"})
+    code = fields.String(required=True, allow_none=True)
+
+
+class OpenAIError(StrictSchema):
+    error = fields.Nested(OpenAIErrorObject, required=True)
+
+
 class Problem(StrictSchema):
     type = fields.String(required=True)
     title = fields.String(required=True)
@@ -95,6 +104,8 @@ def _summary(route: Route) -> tuple[str, str]:
 
 def _responses(route: Route) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": "success"}
+    if route.websocket:
+        ok["description"] = "Switching Protocols: the session is open; its frames are in /asyncapi.json"
     if route.out is not None:
         ok["content"] = {"application/json": {"schema": route.schema_class("out")}}
     responses: dict[str, Any] = {str(status): ok for status in (route.status, *route.also)}
@@ -109,10 +120,37 @@ def _responses(route: Route) -> dict[str, Any]:
         codes.add(403)
     for code in sorted(codes):
         responses[str(code)] = {
-            "description": STATUS_TITLES[code],
-            "content": {"application/problem+json": {"schema": "Problem"}},
+            "description": _refusal(code) if route.websocket else STATUS_TITLES[code],
+            "content": _ERROR_CONTENT[route.error_shape],
         }
     return responses
+
+
+_ERROR_CONTENT = {
+    "problem": {"application/problem+json": {"schema": "Problem"}},
+    "openai": {"application/json": {"schema": "OpenAIError"}},
+}
+
+
+def _refusal(status: int) -> str:
+    """Why the session's upgrade is answered `status` instead of 101, and with which codes."""
+    codes, when = REFUSALS[status]
+    return f"{STATUS_TITLES[status]}: {when} (`code`: {', '.join(codes)})"
+
+
+def _session_query() -> list[dict[str, Any]]:
+    """The session's query parameters: a WebSocket client cannot send headers, so its credential
+    travels here (as `auth_token`), not as a bearer token."""
+    return [
+        {
+            "in": "query",
+            "name": f.name,
+            "required": f.required,
+            "description": f.description,
+            "schema": {"type": f.type},
+        }
+        for f in QUERY
+    ]
 
 
 def _operation(route: Route) -> dict[str, Any]:
@@ -130,12 +168,16 @@ def _operation(route: Route) -> dict[str, Any]:
     ]
     if route.query is not None:
         parameters.append({"in": "query", "schema": route.schema_class("query")})
+    if route.websocket:
+        parameters += _session_query()
     if parameters:
         operation["parameters"] = parameters
     if route.body is not None:
         body = route.schema_class("body")
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-    if route.auth is not Auth.PUBLIC:
+    if route.websocket:
+        operation["security"] = []  # the credential is the `auth_token` query parameter
+    elif route.auth is not Auth.PUBLIC:
         operation["security"] = [{"bearerAuth": []}]
     return operation
 
@@ -144,13 +186,14 @@ def _operation(route: Route) -> dict[str, Any]:
 def _document(routes: tuple[Route, ...]) -> dict[str, Any]:
     spec = APISpec(
         title="Kiroshi",
-        version="1.0.0",
+        version=__version__,
         openapi_version="3.1.0",
         plugins=[MarshmallowPlugin()],
         info={"description": DESCRIPTION},
     )
     spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Problem", schema=Problem)
+    spec.components.schema("OpenAIError", schema=OpenAIError)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)

@@ -20,9 +20,10 @@ from lib.db.migrations import apply_migrations
 from lib.events import EventBus, MemoryBus
 from lib.events.outbox import relay_outbox
 from lib.llm import LLM
+from lib.logging import configure_logging
 from lib.payments import PaymentVerifier, TrustingVerifier
 
-__all__ = ["Services", "create_services", "get_services", "reset_services"]
+__all__ = ["Services", "create_services", "get_services", "reset_services", "warn_without_model_provider"]
 
 log = logging.getLogger("kiroshi")
 
@@ -116,6 +117,17 @@ def create_services(settings: Settings, *, clock: Clock = utc_now, cache: Cache 
     )
 
 
+def warn_without_model_provider(settings: Settings) -> None:
+    """Say at a process's start (once: the runner's serve, a FaaS cold start) that no reply can work
+    when OpenAI itself would be asked (OPENAI_BASE_URL unset) without a key. Calls no network."""
+    if not settings.openai_base_url and not settings.openai_api_key:
+        log.warning(
+            "no model provider is configured: OPENAI_BASE_URL is unset (so replies would come from "
+            "api.openai.com) and OPENAI_API_KEY is empty; every chat reply will fail. Set OPENAI_API_KEY, "
+            "or OPENAI_BASE_URL to an OpenAI-compatible server"
+        )
+
+
 def _cache(settings: Settings) -> Cache:
     if not settings.redis_url:
         return MemoryCache()
@@ -134,15 +146,25 @@ def _bus(settings: Settings) -> EventBus:
 
 _lock = threading.Lock()
 _services: Services | None = None
+_logging_configured = False
 
 
 def get_services() -> Services:
-    """The process-wide services, created on first use from the environment."""
-    global _services
+    """The process-wide services, created on first use from the environment (the FaaS front doors'
+    path: functions-framework, Lambda). The first use also configures the process's logging as the
+    local runner does at its start (KIROSHI_LOG_LEVEL, KIROSHI_LOKI_URL; each access line written at
+    once): lazily, so that a cold start pays for neither before its first request, and so that a
+    forking server (gunicorn) starts the Loki thread in the worker that serves."""
+    global _services, _logging_configured
     if _services is None:
         with _lock:
             if _services is None:
-                _services = create_services(load_settings())
+                settings = load_settings()
+                if not _logging_configured:  # once, even when creating the services failed and is retried
+                    configure_logging(settings.log_level, settings.loki_url)
+                    _logging_configured = True
+                _services = create_services(settings)
+                warn_without_model_provider(settings)
     return _services
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import socket
 import sys
@@ -10,7 +11,7 @@ import sys
 from lib.config import ConfigError, load_settings
 from lib.db.connection import DatabaseLocked
 from lib.logging import configure_logging
-from lib.services import create_services
+from lib.services import create_services, warn_without_model_provider
 
 log = logging.getLogger("kiroshi")
 
@@ -26,6 +27,7 @@ def _serve(only: str) -> int:
     quiet_server_logs()
     settings = load_settings()
     services = create_services(settings)
+    warn_without_model_provider(settings)
     # Compose runs the HTTP functions and the WebSocket function as separate services.
     routes = [
         r for r in ROUTES if only == "all" or r.websocket == (only == "websocket") or r.name.startswith("health.")
@@ -51,9 +53,10 @@ def _serve(only: str) -> int:
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
-    log.info("kiroshi listening on http://%s:%d (database: %s)", settings.host, settings.port, services.db.adapter)
     try:
-        uvicorn.Server(config).run(sockets=[_listen(settings.host, settings.port)])
+        sock = _listen(settings.host, settings.port)
+        log.info("kiroshi listening on http://%s:%d (database: %s)", settings.host, settings.port, services.db.adapter)
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         app.close()
         services.close()
@@ -62,12 +65,24 @@ def _serve(only: str) -> int:
 
 def _listen(host: str, port: int) -> socket.socket:
     """The listening socket, with TCP_NODELAY (accepted sockets inherit it): a streamed delta must
-    leave at once, not wait for Nagle's algorithm and the client's delayed ACK (~40 ms)."""
+    leave at once, not wait for Nagle's algorithm and the client's delayed ACK (~40 ms).
+
+    Raises ConfigError (one line for the operator, no traceback) when the address cannot be bound."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} on {host} is already in use: stop what listens there, or set KIROSHI_PORT to a free port"
+            ) from None
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror}): check KIROSHI_HOST and KIROSHI_PORT"
+        ) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock

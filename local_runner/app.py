@@ -27,7 +27,7 @@ from lib.chat.engine import ChatEngine
 from lib.errors import ApiError, NotFound, PayloadTooLarge, RateLimited, RequestTimeout, UnprocessableContent
 from lib.events.outbox import relay_outbox
 from lib.http import json
-from lib.http.dispatch import dispatch, dispatch_async, new_request_id, problem_response
+from lib.http.dispatch import dispatch, dispatch_async, problem_response, request_id_of
 from lib.http.messages import HttpRequest
 from lib.http.routing import Route, Router
 from lib.llm import LLM
@@ -155,12 +155,15 @@ class RunnerApp:
         return peer
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        shape = "problem"
         try:
             route, params = self.router.match(scope["method"], scope["path"])
+            shape = route.error_shape
             request = self._request(scope, await self._read_body(receive) if route.body else b"")
         except ApiError as error:  # no such route, or the body did not come (whole): the dispatch never saw it
-            response = problem_response(error, new_request_id())
-            log_request(self._request(scope, b""), None, response.status, 0.0, response.headers["x-request-id"], None)
+            request = self._request(scope, b"")
+            response = problem_response(error, request_id_of(request), shape)
+            log_request(request, None, response.status, 0.0, response.headers["x-request-id"], None)
         else:
             if route.asynchronous:
                 response = await dispatch_async(route, params, request, self.services)
@@ -210,10 +213,11 @@ class RunnerApp:
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return
-        started, request_id = time.perf_counter(), new_request_id()
+        started = time.perf_counter()
         # Read once, then gone from the scope: it carries tokens, and the server logs the scope's.
         query_string, scope["query_string"] = scope["query_string"], b""
         request, name = self._request({**scope, "method": "GET"}, b""), None  # the upgrade, for its access line
+        request_id = request_id_of(request)  # Nginx's, when it sent one: both access logs name the upgrade alike
         try:
             route, params = self.router.match("GET", scope["path"])
             name = route.name

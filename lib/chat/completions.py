@@ -1,11 +1,13 @@
 """The OpenAI-compatible `POST /v1/chat/completions`: the same model access, quota and usage
-accounting as the chat session, answered in OpenAI's wire format (SSE chunks or one object).
+accounting as the chat session, answered in OpenAI's wire format (SSE chunks or one object),
+tool calls included (relayed as the model server streams them).
 
 The same limits as the session, too: a message holds at most KIROSHI_MAX_MESSAGE_CHARS
-characters (422), and a request's messages together at most what a session turn can send the
-model, one whole message and KIROSHI_CONTEXT_TOKENS of history (413). The quota is reserved by
-the most tokens the request can cost (lib.chat.history: tokens ≤ UTF-8 bytes, plus the longest
-reply) and settled with the usage the model reports.
+characters (422), and a request's messages (with its tool definitions) together at most what a
+session turn can send the model, one whole message and KIROSHI_CONTEXT_TOKENS of history (413).
+The quota is reserved by the most tokens the request can cost (lib.chat.history: tokens ≤ UTF-8
+bytes; JSON that a chat template may render spaced or indented, twice its bytes; plus the
+longest reply) and settled with the usage the model reports, or without one with those bounds.
 """
 
 from __future__ import annotations
@@ -14,71 +16,152 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from lib.chat.history import text_bound, tokens_bound
+from lib.chat.history import PER_MESSAGE, PER_REQUEST, text_bound
 from lib.chat.quota import Quotas, Reservation
 from lib.db import chats
 from lib.db.connection import Thrown
 from lib.entitlements import entitlements_for
-from lib.errors import ApiError, PayloadTooLarge, RateLimited, UnprocessableContent
-from lib.llm import UpstreamError, Usage
+from lib.errors import NotFound, PayloadTooLarge, RateLimited, UnprocessableContent
+from lib.http.dispatch import openai_error
+from lib.llm import Choice, ChoicesLLM, UpstreamError, Usage
 
 if TYPE_CHECKING:
     from lib.services import Services
 
-__all__ = ["BadGateway", "complete", "open_completion", "stream_completion"]
+__all__ = ["Opened", "check_sizes", "complete", "open_completion", "prompt_bound", "stream_completion"]
 
 log = logging.getLogger("kiroshi.chat")
 
-PASSTHROUGH = ("temperature", "top_p", "stop", "presence_penalty", "frequency_penalty", "seed")
+PASSTHROUGH = (
+    *("temperature", "top_p", "stop", "presence_penalty", "frequency_penalty", "seed", "logit_bias"),
+    *("tools", "tool_choice", "response_format", "logprobs", "top_logprobs", "user"),
+    *("reasoning_effort", "verbosity", "safety_identifier", "prompt_cache_key"),
+)
+READ_BY_MODEL = ("tools", "tool_choice", "response_format")  # besides the messages
+TEMPLATE_TOKENS = 512  # a chat template's instructions around tool definitions or a response schema
 
 
-class BadGateway(ApiError):
-    status, title, default_code = 502, "Bad Gateway", "upstream_error"
-    default_detail = "the model server failed"
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode() if value is not None else ""
 
 
-def check_sizes(messages: list[dict[str, str]], max_message_chars: int, context_tokens: int) -> None:
-    """Raises UnprocessableContent (a message over `max_message_chars`, each one named) or
-    PayloadTooLarge (the messages together over one message and `context_tokens` of history)."""
-    too_long = {
-        index: {"content": [f"at most {max_message_chars} characters"]}
-        for index, message in enumerate(messages)
-        if len(message["content"]) > max_message_chars
-    }
+def _message_text(message: dict[str, Any]) -> str:
+    """What of a message the model reads: its content, the id of the call a tool result answers."""
+    return str(message.get("content") or "") + str(message.get("tool_call_id", ""))
+
+
+def check_sizes(body: dict[str, Any], max_message_chars: int, context_tokens: int) -> None:
+    """Raises UnprocessableContent (a message's text or tool calls over `max_message_chars`, each one
+    named) or PayloadTooLarge (the messages and tool definitions together over one message and
+    `context_tokens` of history)."""
+    too_long: dict[int, dict[str, list[str]]] = {}
+    total = sum(len(_json(body.get(key))) for key in READ_BY_MODEL)
+    for index, message in enumerate(body["messages"]):
+        text, calls = len(_message_text(message)), len(_json(message.get("tool_calls")))
+        if text + calls > max_message_chars:
+            too_long[index] = {"content" if text > calls else "tool_calls": [f"at most {max_message_chars} characters"]}
+        total += text + calls
     if too_long:
         raise UnprocessableContent("invalid fields: messages", errors={"messages": too_long})
-    total, most = sum(len(m["content"]) for m in messages), max_message_chars + context_tokens
+    most = max_message_chars + context_tokens
     if total > most:
         raise PayloadTooLarge(
-            f"the messages hold {total} characters; at most {most} together", code="request_too_large"
+            f"the messages and tools hold {total} characters; at most {most} together",
+            code="request_too_large",
+            param="messages",
         )
 
 
-def open_completion(services: Services, user_id: str, body: dict[str, Any]) -> tuple[Reservation, dict[str, Any]]:
+def prompt_bound(body: dict[str, Any]) -> int:
+    """The most tokens the request's prompt can be: each message's text by its UTF-8 bytes, JSON
+    (tool calls, tool definitions, a response schema) by twice its bytes, as a template may space
+    or indent it, and TEMPLATE_TOKENS for the instructions a template puts around definitions."""
+    bound = PER_REQUEST
+    for message in body["messages"]:
+        bound += PER_MESSAGE + text_bound(_message_text(message)) + 2 * len(_json(message.get("tool_calls")))
+    definitions = sum(len(_json(body.get(key))) for key in READ_BY_MODEL)
+    return bound + (2 * definitions + TEMPLATE_TOKENS if definitions else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A completion whose quota is reserved: the model call's arguments and the prompt's bound."""
+
+    reservation: Reservation
+    request: dict[str, Any]  # the arguments of LLM.stream
+    prompt_tokens: int  # the most the prompt can be: its usage when the model reports none
+
+
+def open_completion(services: Services, user_id: str, body: dict[str, Any]) -> Opened:
     """Check the sizes and the model and reserve the quota. Raises UnprocessableContent (a message
-    too long, the model), PayloadTooLarge or RateLimited."""
+    too long), PayloadTooLarge, NotFound (a model outside the caller's plan) or RateLimited."""
     settings = services.settings
-    check_sizes(body["messages"], settings.max_message_chars, settings.context_tokens)
+    check_sizes(body, settings.max_message_chars, settings.context_tokens)
     rights = entitlements_for(services, user_id)
     if not rights.allows(body["model"]):
-        raise UnprocessableContent(
-            "invalid fields: model", errors={"model": [f"not available to you: {', '.join(rights.models)}"]}
+        available = ", ".join(rights.models)
+        raise NotFound(
+            f"the model `{body['model']}` is not available to you; your plan allows: {available}",
+            code="model_not_found",
+            param="model",
         )
-    max_tokens = min(body.get("max_completion_tokens") or body.get("max_tokens") or 10**9, settings.max_reply_tokens)
-    reservation = Quotas(services).reserve(user_id, rights, tokens_bound(body["messages"]) + max_tokens)
+    asked = next((k for k in ("max_completion_tokens", "max_tokens") if body.get(k) is not None), None)
+    max_tokens = min(body[asked] if asked else settings.max_reply_tokens, settings.max_reply_tokens)
+    prompt_tokens = prompt_bound(body)
+    reservation = Quotas(services).reserve(user_id, rights, prompt_tokens + max_tokens)
     if reservation is None:
         raise RateLimited(3600, "your token quota for this period is used up", code="quota_exceeded")
-    request = {
-        "model": body["model"],
-        "messages": body["messages"],
-        "max_tokens": max_tokens,
-        "options": {k: body[k] for k in PASSTHROUGH if body.get(k) is not None},
-    }
-    return reservation, request
+    options = {k: body[k] for k in PASSTHROUGH if body.get(k) is not None}
+    if body.get("tools") and body.get("parallel_tool_calls") is not None:
+        options["parallel_tool_calls"] = body["parallel_tool_calls"]
+    if asked is not None:  # the limit goes upstream under the name the client gave it
+        options[asked] = max_tokens
+    request = {"model": body["model"], "messages": body["messages"], "max_tokens": max_tokens, "options": options}
+    return Opened(reservation, request, prompt_tokens)
+
+
+@dataclass
+class _Said:
+    """What the model has said so far: text, tool calls (assembled from their deltas), logprobs,
+    the finish reason, the usage it reported and the most tokens the rest can be (its bytes)."""
+
+    parts: list[str] = field(default_factory=list)
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    logprobs: list[Any] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    tokens: int = 0
+
+    def add(self, item: str | Choice) -> None:
+        content = item if isinstance(item, str) else item.content
+        self.parts.append(content)
+        self.tokens += text_bound(content)
+        if isinstance(item, Choice):
+            self.finish_reason = item.finish_reason or self.finish_reason
+            self.logprobs += (item.logprobs or {}).get("content") or []
+            for delta in item.tool_calls or ():
+                self.tokens += len(_json(delta))
+                self._add_call(delta)
+
+    def _add_call(self, delta: Any) -> None:
+        if not isinstance(delta, dict):
+            return
+        call = self.calls.setdefault(
+            delta.get("index", 0), {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+        )
+        call["id"] = delta.get("id") or call["id"]
+        function = delta.get("function") or {}
+        call["function"]["name"] += function.get("name") or ""
+        call["function"]["arguments"] += function.get("arguments") or ""
+
+    def final_usage(self, opened: Opened) -> Usage:
+        """The usage the model reported; without one, the most it can have been."""
+        return self.usage or Usage(opened.prompt_tokens, min(self.tokens, opened.request["max_tokens"]))
 
 
 def _settle(services: Services, user_id: str, reservation: Reservation, usage: Usage) -> None:
@@ -94,74 +177,90 @@ def _settle(services: Services, user_id: str, reservation: Reservation, usage: U
         Quotas(services).release(reservation)
 
 
-def _usage(usage: Usage | None, request: dict[str, Any], text: str) -> Usage:
-    """The usage the model reported; without one, the most it can have been."""
-    return usage or Usage(tokens_bound(request["messages"]), min(text_bound(text), request["max_tokens"]))
-
-
 def _usage_json(usage: Usage) -> dict[str, int]:
     total = usage.prompt_tokens + usage.completion_tokens
     return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens, "total_tokens": total}
 
 
-async def complete(
-    services: Services, user_id: str, reservation: Reservation, request: dict[str, Any]
-) -> dict[str, Any]:
-    """The whole completion as one `chat.completion` object. Raises BadGateway."""
-    parts: list[str] = []
-    usage: Usage | None = None
+def _model_stream(services: Services, request: dict[str, Any]) -> AsyncIterator[str | Usage | Choice]:
+    """The model's reply with tool calls, logprobs and finish reason where the client can relay them."""
+    llm = services.llm
+    return llm.stream_choices(**request) if isinstance(llm, ChoicesLLM) else llm.stream(**request)
+
+
+async def complete(services: Services, user_id: str, opened: Opened) -> dict[str, Any]:
+    """The whole completion as one `chat.completion` object. Raises UpstreamError (a 502)."""
+    said = _Said()
     try:
-        async for item in services.llm.stream(**request):
+        async for item in _model_stream(services, opened.request):
             if isinstance(item, Usage):
-                usage = item
+                said.usage = item
             else:
-                parts.append(item)
-    except UpstreamError as exc:
-        Quotas(services).release(reservation)
-        raise BadGateway(exc.message, code=exc.code) from None
-    text = "".join(parts)
-    final = _usage(usage, request, text)
-    _settle(services, user_id, reservation, final)
+                said.add(item)
+    except UpstreamError:
+        Quotas(services).release(opened.reservation)
+        raise
+    usage = said.final_usage(opened)
+    _settle(services, user_id, opened.reservation, usage)
+    text = "".join(said.parts)
+    message: dict[str, Any] = {"role": "assistant", "content": text or (None if said.calls else "")}
+    if said.calls:
+        message["tool_calls"] = [said.calls[index] for index in sorted(said.calls)]
+    logprobs = {"content": said.logprobs, "refusal": None} if opened.request["options"].get("logprobs") else None
+    choice = {"index": 0, "message": message, "logprobs": logprobs, "finish_reason": said.finish_reason or "stop"}
     return {
         "id": f"chatcmpl-{secrets.token_hex(12)}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": request["model"],
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-        "usage": _usage_json(final),
+        "model": opened.request["model"],
+        "choices": [choice],
+        "usage": _usage_json(usage),
     }
 
 
+def _delta(item: str | Choice) -> dict[str, Any] | None:
+    """The chunk choice that relays `item`, as the model server sent it; None when it says nothing."""
+    if isinstance(item, str):
+        return {"index": 0, "delta": {"content": item}, "finish_reason": None}
+    delta: dict[str, Any] = {"content": item.content} if item.content else {}
+    if item.tool_calls:
+        delta["tool_calls"] = item.tool_calls
+    if not delta and item.logprobs is None:
+        return None
+    choice = {"index": 0, "delta": delta, "finish_reason": None}
+    return choice if item.logprobs is None else {**choice, "logprobs": item.logprobs}
+
+
 async def stream_completion(
-    services: Services, user_id: str, reservation: Reservation, request: dict[str, Any], include_usage: bool
+    services: Services, user_id: str, opened: Opened, include_usage: bool
 ) -> AsyncIterator[bytes]:
-    """`chat.completion.chunk` server-sent events, then `[DONE]`; the quota settles however it ends."""
+    """`chat.completion.chunk` server-sent events, then `[DONE]`; the quota settles however it ends.
+    A model server failure midway is an event `{"error": {...}}` (OpenAI's shape) before `[DONE]`."""
     base = {
         "id": f"chatcmpl-{secrets.token_hex(12)}",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
-        "model": request["model"],
+        "model": opened.request["model"],
     }
-    parts: list[str] = []
-    usage: Usage | None = None
+    said = _Said()
 
     def event(**fields: Any) -> bytes:
         return b"data: " + orjson.dumps({**base, **fields}) + b"\n\n"
 
     try:
         yield event(choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-        async for item in services.llm.stream(**request):
+        async for item in _model_stream(services, opened.request):
             if isinstance(item, Usage):
-                usage = item
+                said.usage = item
                 continue
-            parts.append(item)
-            yield event(choices=[{"index": 0, "delta": {"content": item}, "finish_reason": None}])
-        yield event(choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}])
+            said.add(item)
+            if (choice := _delta(item)) is not None:
+                yield event(choices=[choice])
+        yield event(choices=[{"index": 0, "delta": {}, "finish_reason": said.finish_reason or "stop"}])
         if include_usage:
-            yield event(choices=[], usage=_usage_json(_usage(usage, request, "".join(parts))))
+            yield event(choices=[], usage=_usage_json(said.final_usage(opened)))
     except UpstreamError as exc:
-        yield b"data: " + orjson.dumps({"error": {"message": exc.message, "type": "upstream_error", "code": exc.code}})
-        yield b"\n\n"
+        yield b"data: " + orjson.dumps({"error": openai_error(exc)}) + b"\n\n"
     finally:
-        _settle(services, user_id, reservation, _usage(usage, request, "".join(parts)))
+        _settle(services, user_id, opened.reservation, said.final_usage(opened))
     yield b"data: [DONE]\n\n"

@@ -25,6 +25,7 @@ from lib.auth.principal import principal_for
 from lib.auth.throttle import Throttle
 from lib.auth.tokens import TokenClaims
 from lib.chat.connections import Connection, ReplyJob, Transport, error_frame, frame
+from lib.chat.frames import CLIENT_FRAMES, UNKNOWN_TYPE_MESSAGE
 from lib.chat.history import HISTORY_LIMIT, TurnCache, context_messages, text_bound, tokens_bound, weighed
 from lib.chat.quota import Quotas
 from lib.chat.replay import LocalReplay, Replay
@@ -34,7 +35,7 @@ from lib.db.connection import Thrown
 from lib.db.group_commit import GroupCommit
 from lib.db.records import new_id
 from lib.entitlements import entitlements_for
-from lib.errors import RateLimited, Unauthorized
+from lib.errors import ApiError, NotFound, RateLimited, ServiceUnavailable, Unauthorized
 from lib.llm import LLM, UpstreamError, Usage
 from lib.metrics import FIRST_TOKEN, LIVE_SESSIONS, REPLIES_IN_PROGRESS, TOKENS_STREAMED, UPSTREAM_ERRORS
 
@@ -78,6 +79,10 @@ class ChatEngine:
         self._messages = Throttle(services.cache, "chat-messages", s.messages_per_minute, 60)
         self._loop: asyncio.AbstractEventLoop | None = None
         self.replay: Replay = _replay(services)
+        self._handlers: dict[str, Callable[[Connection, dict[str, Any]], Awaitable[None]]] = {
+            "message": self._message,  # one per lib.chat.frames.CLIENT_FRAMES
+            "stop": self._stop,
+        }
         self._unsubscribe = [
             services.bus.subscribe("kiroshi.revocations", self._on_revocation),
             services.bus.subscribe("kiroshi.chat.stop", self._on_stop),
@@ -155,12 +160,15 @@ class ChatEngine:
             await connection.send(error_frame("invalid_json", "frames must be JSON objects"))
             return
         kind = data.get("type") if isinstance(data, dict) else None
-        if kind == "message":
-            await self._message(connection, data)
-        elif kind == "stop":
-            await self._stop(connection)
-        else:
-            await connection.send(error_frame("unknown_type", 'send {"type": "message"} or {"type": "stop"}'))
+        spec = CLIENT_FRAMES.get(kind) if isinstance(kind, str) else None
+        if spec is None:
+            await connection.send(error_frame("unknown_type", UNKNOWN_TYPE_MESSAGE))
+            return
+        invalid = spec.refusal(data)
+        if invalid is not None:
+            await connection.send(error_frame("invalid_message", invalid))
+            return
+        await self._handlers[spec.type](connection, data)
 
     async def _message(self, connection: Connection, data: dict[str, Any]) -> None:
         refusal = self._check_message(connection, data)
@@ -197,11 +205,7 @@ class ChatEngine:
         job.task = asyncio.create_task(self._generate(job, messages, settings.max_reply_tokens))
 
     def _check_message(self, connection: Connection, data: dict[str, Any]) -> str | None:
-        content = data.get("content")
-        if set(data) - {"type", "content"}:
-            return error_frame("invalid_message", "a message has only `type` and `content`")
-        if not isinstance(content, str) or not content.strip():
-            return error_frame("invalid_message", "`content` must be a non-empty string")
+        content: str = data["content"]  # a non-empty string (CLIENT_FRAMES["message"])
         if len(content) > self.services.settings.max_message_chars:
             return error_frame("message_too_long", f"at most {self.services.settings.max_message_chars} characters")
         job = self.jobs.get(connection.chat.chat_id)
@@ -213,7 +217,7 @@ class ChatEngine:
             return error_frame("rate_limited", f"too many messages; retry in {limited.headers['Retry-After']} s")
         return None
 
-    async def _stop(self, connection: Connection) -> None:
+    async def _stop(self, connection: Connection, _data: dict[str, Any]) -> None:
         chat_id = connection.chat.chat_id
         if self._stop_local(chat_id):
             return
@@ -240,7 +244,8 @@ class ChatEngine:
         chat, asked_at, started = job.chat, self.services.now(), time.perf_counter()
         REPLIES_IN_PROGRESS.inc()
         usage: Usage | None = None
-        status, failure = "complete", None
+        failure: ApiError | None = None
+        status = "complete"
         deltas = job.deltas
         try:
             async for item in self.llm.stream(chat.model, messages, max_tokens):
@@ -257,11 +262,11 @@ class ChatEngine:
                     FIRST_TOKEN.observe(time.perf_counter() - started)
         except asyncio.CancelledError:
             status = "stopped"
-        except UpstreamError as exc:
+        except UpstreamError as exc:  # the adapter logged its cause
             status, failure = "error", exc
         except Exception:  # a bug must end the reply cleanly, never leave the chat stuck
             log.exception("reply failed")
-            status, failure = "error", UpstreamError("internal_error", "the reply failed")
+            status, failure = "error", ApiError("the reply failed")
         job.streaming = False
         REPLIES_IN_PROGRESS.dec()
         TOKENS_STREAMED.inc(len(deltas))
@@ -276,16 +281,10 @@ class ChatEngine:
         messages: list[dict[str, str]],
         usage: Usage | None,
         status: str,
-        failure: UpstreamError | None,
+        failure: ApiError | None,
     ) -> None:
         content = "".join(job.deltas)
-        # The usage the model reports; without one (a stopped reply), the most it can have been.
-        limit = self.services.settings.max_reply_tokens
-        counts = (
-            {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
-            if usage is not None
-            else {"prompt_tokens": tokens_bound(messages), "completion_tokens": min(text_bound(content), limit)}
-        )
+        counts = _charge(usage, messages, content, self.services.settings.max_reply_tokens, failed=failure is not None)
         chat, reservation = job.chat, job.reservation
         try:
             count = await self.commits.write(
@@ -312,7 +311,7 @@ class ChatEngine:
             self.quotas.release(reservation)
             self.services.cache.add(_running(chat.chat_id), -1, RUNNING_TTL_SECONDS)
         if failure is not None:
-            job.final_frame = error_frame(failure.code, failure.message)
+            job.final_frame = error_frame(failure.code, failure.detail)
         else:
             job.final_frame = frame(
                 type="done",
@@ -386,12 +385,24 @@ class ChatEngine:
             await close()
 
 
-def _storage_failure(error: Exception) -> UpstreamError:
+def _charge(
+    usage: Usage | None, messages: list[dict[str, str]], content: str, limit: int, *, failed: bool
+) -> dict[str, int] | None:
+    """The tokens a turn counts against the quota: the usage the model reports; without one (a
+    stopped or broken reply), the most it can have been; none when it failed before any token."""
+    if usage is not None:
+        return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
+    if failed and not content:
+        return None
+    return {"prompt_tokens": tokens_bound(messages), "completion_tokens": min(text_bound(content), limit)}
+
+
+def _storage_failure(error: Exception) -> ApiError:
     """What the client hears when its turn was not stored."""
     if isinstance(error, Thrown) and error.code == "chat_gone":  # deleted during the reply: as it should
-        return UpstreamError("chat_deleted", "the chat was deleted; the reply is not stored")
+        return NotFound("the chat was deleted; the reply is not stored", code="chat_deleted")
     log.error("storing the turn failed", exc_info=error)
-    return UpstreamError("storage_failed", "the reply could not be stored")
+    return ServiceUnavailable("the reply could not be stored", code="storage_failed")
 
 
 _background_tasks: set[asyncio.Task[Any]] = set()

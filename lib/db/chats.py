@@ -158,13 +158,14 @@ def turn(
     message_id: str,
     content: str,
     status: str,
-    usage: dict[str, int],
+    usage: dict[str, int] | None,
     period: tuple[dt.datetime, dt.datetime],
     now: dt.datetime,
 ) -> Write:
     """Store a whole turn: the user's message (the first one titles the chat) and the assistant's
     reply, and add the tokens it used to the user's usage for the quota period. Its value is the
-    chat's message count.
+    chat's message count. A reply without `usage` (one that failed before the model answered a
+    token) is stored without one and adds nothing to the usage.
 
     Committing it raises Thrown("chat_gone") when the chat or its user was deleted before: then
     nothing of it is stored. (It writes the chat record, so it also conflicts with a deletion that
@@ -189,7 +190,7 @@ def turn(
             "user": record("user", chat.user_id),
             "period_start": period[0],
             "period_end": period[1],
-            "used": usage["prompt_tokens"] + usage["completion_tokens"],
+            "used": usage["prompt_tokens"] + usage["completion_tokens"] if usage is not None else 0,
             "chat": record("chat", chat.chat_id),
             "title": " ".join(question.split())[:TITLE_LENGTH],
             "question": record("message", new_id()),

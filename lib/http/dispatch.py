@@ -1,7 +1,8 @@
 """The one request pipeline every front door calls.
 
 request id → content type (415) → size (413) → JSON (400) → authentication (401) →
-authorization (403) → validation (422) → handler → answer; every failure is problem+json.
+authorization (403) → validation (422) → handler → answer; every failure is problem+json, or on the
+routes that say so (`Route.error_shape`, the OpenAI-compatible `/v1`) OpenAI's error object.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,16 @@ from lib.logging import log_request
 from lib.metrics import count_request
 from lib.services import Services
 
-__all__ = ["Call", "dispatch", "dispatch_async", "dispatch_request", "new_request_id", "problem_response"]
+__all__ = [
+    "Call",
+    "dispatch",
+    "dispatch_async",
+    "dispatch_request",
+    "new_request_id",
+    "openai_error",
+    "problem_response",
+    "request_id_of",
+]
 
 log = logging.getLogger("kiroshi.http")
 
@@ -60,13 +70,65 @@ class Call:
         return self.principal
 
 
-def problem_response(error: ApiError, request_id: str) -> HttpResponse:
+def problem_response(error: ApiError, request_id: str, shape: str = "problem") -> HttpResponse:
+    """The error as its route answers errors (`Route.error_shape`): problem+json, or OpenAI's
+    `{"error": {...}}` with the same status and headers."""
     headers = {
-        "content-type": PROBLEM_TYPE,
+        "content-type": JSON_TYPE if shape == "openai" else PROBLEM_TYPE,
         "x-request-id": request_id,
         **{k.lower(): v for k, v in error.headers.items()},
     }
-    return HttpResponse(error.status, json.dumps(error.problem()), headers)
+    if shape != "openai":
+        return HttpResponse(error.status, json.dumps(error.problem()), headers)
+    wait = headers.get("retry-after", "")
+    if wait.isdigit() and int(wait) > 60:  # OpenAI's SDKs ignore a longer Retry-After and retry at once
+        headers["x-should-retry"] = "false"
+    return HttpResponse(error.status, json.dumps({"error": openai_error(error)}), headers)
+
+
+# The cases OpenAI names itself, as its API answers them: Kiroshi's code → OpenAI's type and code.
+_OPENAI_CASES = {
+    "quota_exceeded": ("insufficient_quota", "insufficient_quota"),
+    "rate_limited": ("requests", "rate_limit_exceeded"),
+    "request_too_large": ("invalid_request_error", "context_length_exceeded"),
+}
+
+
+def openai_error(error: ApiError) -> dict[str, Any]:
+    """OpenAI's error object for `error`: `type` as OpenAI's API gives it (`invalid_request_error`
+    below 500, `server_error` from 500, its own for quotas and rate limits), OpenAI's `code` where
+    it names the case (`invalid_api_key` for every 401) and Kiroshi's otherwise; `param` names the
+    first offending field (`messages[1].content`) and `message` says what is wrong with each."""
+    default = ("invalid_request_error" if error.status < 500 else "server_error", error.code)
+    kind, code = _OPENAI_CASES.get(error.code, default)
+    if error.status == 401:
+        code = "invalid_api_key"
+    problems = list(_field_errors(error.extra.get("errors") or {}))
+    param = error.extra.get("param") or next((path for path, _ in problems if path), None)
+    shown = [f"{path}: {reason}" if path else reason for path, reason in problems[:8]]
+    shown = [text.removesuffix(".") for text in shown]
+    if len(problems) > 8:
+        shown.append(f"and {len(problems) - 8} more")
+    return {"message": "; ".join(shown) or error.detail, "type": kind, "param": param, "code": code}
+
+
+def _field_errors(errors: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(`messages[1].content`, reason) for each message of a marshmallow error dict."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            name = str(key)
+            if name.isdigit():
+                name = f"{path}[{name}]"
+            elif name.startswith("_"):  # `_body`, `_schema`: the whole (sub)object
+                name = path
+            else:
+                name = f"{path}.{name}" if path else name
+            yield from _field_errors(value, name)
+    elif isinstance(errors, list):
+        for item in errors:
+            yield from _field_errors(item, path)
+    else:
+        yield path, str(errors)
 
 
 def _json_body(request: HttpRequest, max_bytes: int, exact: bool = False) -> Any:
@@ -149,7 +211,7 @@ class _RequestIds:
 new_request_id = _RequestIds().new
 
 
-def _request_id(request: HttpRequest) -> str:
+def request_id_of(request: HttpRequest) -> str:
     """The caller's `X-Request-Id` when well-formed, else a new one."""
     request_id = request.headers.get("x-request-id")
     if request_id is not None and _REQUEST_ID.match(request_id):
@@ -159,9 +221,9 @@ def _request_id(request: HttpRequest) -> str:
 
 def _failed(route: Route, error: Exception, request_id: str) -> HttpResponse:
     if isinstance(error, ApiError):
-        return problem_response(error, request_id)
+        return problem_response(error, request_id, route.error_shape)
     log.error("unhandled error in %s", route.name, exc_info=error, extra={"request_id": request_id})
-    return problem_response(ApiError(), request_id)
+    return problem_response(ApiError(), request_id, route.error_shape)
 
 
 def _done(
@@ -181,7 +243,7 @@ def dispatch(route: Route, path: Mapping[str, str], request: HttpRequest, servic
     """
     if route.asynchronous:
         return run_coroutine(_buffered(dispatch_async(route, path, request, services)))
-    started, request_id, call = time.perf_counter(), _request_id(request), None
+    started, request_id, call = time.perf_counter(), request_id_of(request), None
     try:
         call = _call(route, path, request, services, request_id)
         response = _answer(route, route.handler(call), request_id)
@@ -197,7 +259,7 @@ async def dispatch_async(
     route: Route, path: Mapping[str, str], request: HttpRequest, services: Services
 ) -> HttpResponse:
     """`dispatch` for routes whose handler is a coroutine (it awaits the model)."""
-    started, request_id, call = time.perf_counter(), _request_id(request), None
+    started, request_id, call = time.perf_counter(), request_id_of(request), None
     try:
         call = _call(route, path, request, services, request_id)
         response = _answer(route, await route.handler(call), request_id)

@@ -6,7 +6,7 @@ import functools
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
@@ -38,6 +38,7 @@ class Route:
     also: tuple[int, ...] = ()  # other success statuses with the same answer (a replayed purchase: 200)
     websocket: bool = False  # a long-lived WebSocket function (the runner upgrades it)
     asynchronous: bool = False  # `async def handler`: awaited on the runner's loop (model calls)
+    error_shape: Literal["problem", "openai"] = "problem"  # "openai": `{"error": {...}}` as OpenAI's SDKs read it
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

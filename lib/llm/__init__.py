@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["LLM", "UpstreamError", "Usage"]
+from lib.errors import BadGateway
+
+__all__ = ["LLM", "Choice", "ChoicesLLM", "UpstreamError", "Usage"]
 
 
 @dataclass(frozen=True)
@@ -19,13 +21,22 @@ class Usage:
     completion_tokens: int
 
 
-class UpstreamError(Exception):
-    """The model server failed, timed out or broke the stream. `code` is stable."""
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """What a chunk's choice carries besides plain text, as the server sent it: tool-call deltas
+    (`[{"index", "id", "type", "function": {"name", "arguments"}}]`, the arguments in pieces),
+    logprobs, the finish reason (`stop`, `length`, `tool_calls`, `content_filter`)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+    content: str = ""
+    tool_calls: list[dict[str, Any]] | None = None
+    logprobs: dict[str, Any] | None = None
+    finish_reason: str | None = None
+
+
+# What a model adapter raises: lib.errors.BadGateway, or the subclass that says how the model server
+# failed (UpstreamUnreachable, UpstreamAuthFailed, UpstreamRateLimited, UpstreamTimeout,
+# UpstreamUnavailable), each with its stable `code` and a `message` for the client.
+UpstreamError = BadGateway
 
 
 class LLM(Protocol):
@@ -37,8 +48,21 @@ class LLM(Protocol):
         """Yield each text delta in order, then (when the server reports it) the Usage.
         `options` are passed through (sampling parameters: temperature, top_p, stop, ...).
 
-        Raises UpstreamError; cancelling the iteration cancels the upstream request.
+        Raises UpstreamError (one subclass per kind of failure, each logged once with its cause by
+        the adapter); cancelling the iteration cancels the upstream request.
         """
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class ChoicesLLM(LLM, Protocol):
+    """A model client that also relays what chunks carry besides text (for `/v1/chat/completions`)."""
+
+    def stream_choices(
+        self, model: str, messages: list[dict[str, Any]], max_tokens: int, options: dict[str, Any] | None = None
+    ) -> AsyncIterator[str | Usage | Choice]:
+        """`stream`, with each chunk that carries more than text (tool calls, logprobs, a finish
+        reason) as a Choice; `messages` may hold tool calls and tool results."""
+        ...

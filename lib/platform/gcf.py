@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -14,12 +15,20 @@ from lib.services import get_services
 if TYPE_CHECKING:
     import flask
 
-__all__ = ["make_target"]
+__all__ = ["make_target", "root_path"]
+
+
+def root_path(route: Route) -> str:
+    """Where a deployed function serves its route besides the route's own path: at its own URL,
+    `/`, followed by the route's path parameters in order (`/{user_id}` for `/users/{user_id}`)."""
+    return "/" + "/".join("{" + name + "}" for name in route.params)
 
 
 def make_target(route: Route) -> Callable[[flask.Request], flask.Response]:
-    """A functions-framework function serving exactly `route` (its path parameters included)."""
-    router = Router([route])
+    """A functions-framework function serving exactly `route`, at its path (`/users/{user_id}`) and
+    at the function's root (`/{user_id}`, see `root_path`): a Cloud Function is called at its own URL."""
+    at_root = root_path(route)
+    router = Router([route] if at_root == route.path else [route, dataclasses.replace(route, path=at_root)])
 
     def target(request: flask.Request) -> flask.Response:
         import flask  # noqa: PLC0415 - functions-framework has loaded it already
@@ -41,5 +50,5 @@ def make_target(route: Route) -> Callable[[flask.Request], flask.Response]:
         return flask.Response(response.body, status=response.status, headers=response.headers)
 
     target.__name__ = route.target
-    target.__doc__ = f"{route.method} {route.path}"
+    target.__doc__ = f"{route.method} {route.path} (or {route.method} {at_root} at the function's URL)"
     return target

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -57,6 +58,23 @@ def test_a_second_process_on_the_same_data_directory_refuses_to_start(tmp_path: 
         assert httpx.get(f"{owner.url}/healthy").status_code == 200
     finally:
         owner.stop()
+
+
+def test_a_port_in_use_stops_the_runner_with_one_line_naming_the_variable(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        runner = Runner(tmp_path, {"KIROSHI_LOG_LEVEL": "INFO"}, port=port).start(wait=False)
+        assert runner.process is not None
+        code = runner.process.wait(timeout=30)
+        out, err = runner.process.communicate()
+        runner.stop()
+
+    assert code == 2
+    [line] = err.decode().splitlines()
+    assert line.startswith(f"kiroshi: port {port} on 127.0.0.1 is already in use") and "KIROSHI_PORT" in line
+    assert b"listening" not in out
 
 
 def test_the_jwt_secret_is_generated_once_and_kept(tmp_path: Path) -> None:

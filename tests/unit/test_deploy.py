@@ -51,6 +51,32 @@ def test_kiroshi_services_use_only_settings_that_exist() -> None:
     assert services["websocket"]["command"][-1] == "websocket"
 
 
+def test_every_setting_of_the_readme_can_be_set_in_dot_env() -> None:
+    """.env reaches the Kiroshi containers whole (optional, so a stack without one starts); what
+    compose sets itself is only the stack's wiring, which must win over a .env written for `make run`."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration") : readme.index("## Running the full stack")]
+    settings = set(re.findall(r"`((?:KIROSHI|OPENAI)_[A-Z_]+)`", table))
+    services = _compose()["services"]
+    wiring = {
+        "KIROSHI_HOST",
+        "KIROSHI_PORT",
+        "KIROSHI_DATABASE_URL",
+        "KIROSHI_DATABASE_USER",
+        "KIROSHI_DATABASE_PASS",
+        "KIROSHI_REDIS_URL",
+        "KIROSHI_NATS_URL",
+        "KIROSHI_LOKI_URL",
+        "KIROSHI_CLIENT_IP_HEADER",
+    }
+
+    assert len(settings) > 30 and wiring <= settings
+    for name in ("http", "websocket"):
+        assert services[name]["env_file"] == [{"path": ".env", "required": False}]
+        fixed = {variable for variable, value in services[name]["environment"].items() if "${" not in str(value)}
+        assert fixed <= wiring, fixed - wiring
+
+
 def test_nginx_uses_the_rendered_config_and_routes_to_both_halves() -> None:
     nginx = _compose()["services"]["nginx"]
     conf = (ROOT / "nginx" / "compose.conf").read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import yaml
 
 from functions.routes import ROUTES
 from lib.platform.serverless import render
-from lib.services import Services, reset_services
+from lib.services import Services, get_services, reset_services
 from tests.support.client import PASSWORD, Client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,6 +92,53 @@ def test_lambda_serves_the_account_lifecycle_from_api_gateway_events(installed: 
     assert json.loads(profile["body"])["user_id"] == user_id
     assert anonymous["statusCode"] == 401
     assert anonymous["headers"]["content-type"] == "application/problem+json"
+
+
+def test_a_cold_lambda_configures_its_logging_and_writes_each_access_line_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No runner starts a Lambda: its first request configures logging from the environment, as
+    it creates the services; each access line is on stdout when the handler returns."""
+    import lambda_handlers as aws
+    import lib.logging
+    import lib.services
+
+    for name, value in {
+        "KIROSHI_DATABASE_URL": "mem://",
+        "KIROSHI_DATA_DIR": str(tmp_path),
+        "KIROSHI_JWT_SECRET": "lambda-secret-" + "l" * 40,
+        "KIROSHI_LOG_LEVEL": "INFO",
+        "KIROSHI_LOKI_URL": "",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(lib.services, "_logging_configured", False)
+    monkeypatch.setattr(lib.logging, "_held", None)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    reset_services(None)
+    try:
+        body = {"email": "cold@example.com", "nickname": "c", "name": "C", "surname": "L", "password": PASSWORD}
+        created = aws.users_register(http_event("POST", "/users/register", body), None)
+        registered = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        login = aws.users_login(
+            http_event("POST", "/users/login", {"email": body["email"], "password": PASSWORD}), None
+        )
+        token = json.loads(login["body"])["token"]
+        me = aws.users_me(http_event("GET", "/auth", token=token), None)
+        output = capsys.readouterr().out
+        get_services().close()
+    finally:
+        reset_services(None)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+    [access] = [line for line in registered if line["logger"] == "kiroshi.access"]
+    assert (access["route"], access["status"], access["path"]) == ("users.register", 201, "/users/register")
+    assert access["request_id"] == created["headers"]["x-request-id"]
+    lines = [json.loads(line) for line in output.splitlines()]
+    assert [(line["route"], line["status"]) for line in lines] == [("users.login", 200), ("users.me", 200)]
+    assert lines[1]["request_id"] == me["headers"]["x-request-id"]
+    assert token not in output
 
 
 def test_lambda_decodes_base64_bodies_and_encodes_binary_answers(installed: Services) -> None:

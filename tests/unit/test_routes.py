@@ -77,8 +77,16 @@ def test_the_openapi_document_lists_every_route() -> None:
     assert operations == {(r.method, r.path) for r in ROUTES}
     for route in PROTECTED:
         operation = document["paths"][route.path][route.method.lower()]
-        assert operation["security"] == [{"bearerAuth": []}]
+        # A WebSocket client cannot send headers: the session's credential is its `auth_token` query.
+        assert operation["security"] == ([] if route.websocket else [{"bearerAuth": []}])
         assert "401" in operation["responses"]
+
+
+def test_the_asyncapi_document_describes_every_websocket_route() -> None:
+    from lib.asyncapi import asyncapi_document
+
+    channels = asyncapi_document(ROUTES)["channels"].values()
+    assert {channel["address"] for channel in channels} == {r.path for r in ROUTES if r.websocket}
 
 
 def test_the_compose_nginx_config_is_rendered_from_the_template() -> None:

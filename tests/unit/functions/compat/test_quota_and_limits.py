@@ -44,7 +44,7 @@ def test_one_request_cannot_spend_more_than_the_quota(make_services: Callable[..
 
     refused = _ask(client, user, EUROS)
 
-    assert (refused.status, refused.json["code"]) == (429, "quota_exceeded")
+    assert (refused.status, refused.json["error"]["code"]) == (429, "insufficient_quota")
     assert _used(client, user) == 0
     assert _ask(client, user, "a short question").status == 200
     assert 0 < _used(client, user) <= 2_000
@@ -80,7 +80,8 @@ def test_a_message_over_the_limit_is_422_and_names_it(make_services: Callable[..
     answer = _ask(client, user, "fine", "x" * 101)
 
     assert answer.status == 422
-    assert answer.json["errors"] == {"messages": {"1": {"content": ["at most 100 characters"]}}}
+    assert answer.json["error"]["param"] == "messages[1].content"
+    assert answer.json["error"]["message"] == "messages[1].content: at most 100 characters"
     assert model.requests == []
     assert _ask(client, user, "fine", "x" * 100).status == 200
 
@@ -91,7 +92,7 @@ def test_a_request_over_one_message_and_the_context_budget_is_413(make_services:
 
     refused = _ask(client, user, *["x" * 100] * 5)  # 500 characters; at most 100 + 300
 
-    assert (refused.status, refused.json["code"]) == (413, "request_too_large")
+    assert (refused.status, refused.json["error"]["code"]) == (413, "context_length_exceeded")
     assert model.requests == []
     assert _ask(client, user, *["x" * 100] * 4).status == 200
 
