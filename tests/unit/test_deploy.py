@@ -164,3 +164,17 @@ def test_prometheus_scrapes_each_instance_directly_not_through_nginx() -> None:
 
     assert targets == {("http", 8080), ("websocket", 8081)}
     assert re.search(r"location ~\*? \^/\(metrics\|ready\)", (ROOT / "nginx" / "kiroshi.conf.template").read_text())
+
+
+def test_ci_runs_the_python_that_the_readme_and_the_makefile_name() -> None:
+    """README says which Python the quick start uses; the Makefile's default is that one; and under
+    CI (CI=true, .ci/run through make) the tests run on it."""
+    import os
+    import sys
+
+    named = re.search(r"^PYTHON \?= python(\d+)\.(\d+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert named is not None
+    version = f"{named[1]}.{named[2]}"
+    assert f"`python{version}` (what CI runs)" in (ROOT / "README.md").read_text()
+    if os.environ.get("CI") == "true":
+        assert f"{sys.version_info.major}.{sys.version_info.minor}" == version
