@@ -1,5 +1,5 @@
 """The AsyncAPI 3.0 document of the chat session, generated from the route table (its address) and
-lib.chat.frames (its query, frames and codes: the description the engine validates with)."""
+lib.chats.frames (its query, frames and codes: the description the engine validates with)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lib import __version__
-from lib.chat.frames import CLIENT_FRAMES, CLOSE_CODES, ERROR_CODES, QUERY, REFUSALS, SERVER_FRAMES, Field, Frame
+from lib.chats.frames import CLIENT_FRAMES, CLOSE_CODES, ERROR_CODES, QUERY, REFUSALS, SERVER_FRAMES, Field, Frame
 from lib.http.routing import Route
 
 __all__ = ["asyncapi_document"]

@@ -118,11 +118,11 @@ def _url(env: Mapping[str, str], name: str, kind: str, default: str = "") -> str
 
 
 def _email(env: Mapping[str, str], name: str) -> str:
-    """`name`'s e-mail address in the form accounts store (lib.accounts.normalize_email), or ""."""
+    """`name`'s e-mail address in the form accounts store (lib.accounts.rules.normalize_email), or ""."""
     raw = env.get(name, "").strip()
     if not raw:
         return ""
-    from lib.accounts import normalize_email  # noqa: PLC0415 - accounts import the database layer
+    from lib.accounts.rules import normalize_email  # noqa: PLC0415 - accounts import the database layer
 
     try:
         return normalize_email(raw)

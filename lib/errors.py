@@ -16,6 +16,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
+    "PaymentRejected",
     "RateLimited",
     "RequestTimeout",
     "ServiceUnavailable",
@@ -73,6 +74,13 @@ class Unauthorized(ApiError):
 
     def __init__(self, detail: str | None = None, *, code: str | None = None, **extra: Any) -> None:
         super().__init__(detail, code=code, headers={"WWW-Authenticate": 'Bearer realm="kiroshi"'}, **extra)
+
+
+class PaymentRejected(ApiError):
+    """The payment verifier (lib.billing.payments) did not accept the transaction id."""
+
+    status, title, default_code = 402, "Payment Required", "payment_rejected"
+    default_detail = "the payment provider did not confirm this transaction"
 
 
 class Forbidden(ApiError):

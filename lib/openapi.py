@@ -13,9 +13,9 @@ from marshmallow import fields
 
 from lib import __version__
 from lib.auth.policies import Auth
-from lib.chat.frames import QUERY, REFUSALS
+from lib.chats.frames import QUERY, REFUSALS
 from lib.http.routing import Route
-from lib.schemas.base import StrictSchema
+from lib.http.schemas import StrictSchema
 
 __all__ = ["openapi_document"]
 

@@ -9,19 +9,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib.accounts import repository as users
 from lib.auth.throttle import Throttle
 from lib.auth.tokens import TokenCodec
+from lib.billing.payments import PaymentVerifier, TrustingVerifier
 from lib.cache import Cache, MemoryCache
 from lib.clock import Clock, utc_now
 from lib.config import Settings, load_settings
-from lib.db import users
 from lib.db.connection import Database, open_database
 from lib.db.migrations import apply_migrations
 from lib.events import EventBus, MemoryBus
 from lib.events.outbox import relay_outbox
 from lib.llm import LLM
 from lib.logging import configure_logging
-from lib.payments import PaymentVerifier, TrustingVerifier
 
 __all__ = ["Services", "create_services", "get_services", "reset_services", "warn_without_model_provider"]
 
@@ -94,7 +94,7 @@ class Services:
 
 def create_services(settings: Settings, *, clock: Clock = utc_now, cache: Cache | None = None) -> Services:
     """Open the database, apply migrations, choose adapters by URL, make the first admin (once, while
-    no admin exists: lib.db.users.bootstrap_admin)."""
+    no admin exists: lib.accounts.repository.bootstrap_admin)."""
     db = open_database(settings)
     try:
         applied = apply_migrations(db)

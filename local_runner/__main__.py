@@ -89,8 +89,8 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _set_role(email: str, role: str) -> int:
-    from lib.accounts import normalize_email  # noqa: PLC0415
-    from lib.db import users  # noqa: PLC0415
+    from lib.accounts import repository as users  # noqa: PLC0415
+    from lib.accounts.rules import normalize_email  # noqa: PLC0415
 
     try:
         email = normalize_email(email)

@@ -3,7 +3,7 @@ on one port, in one process.
 
 HTTP requests run the sync dispatch inline on the event loop (they take ~0.1-0.3 ms); routes
 marked `offload` (Argon2id hashing, ~25 ms) run on a small thread pool so they never stall the
-loop. Chat sessions live on the loop, driven by lib.chat.engine.
+loop. Chat sessions live on the loop, driven by lib.chats.engine.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
-from lib.chat.access import owned_chat, socket_principal
-from lib.chat.connections import Connection, error_frame
-from lib.chat.engine import ChatEngine
+from lib.chats.access import owned_chat, socket_principal
+from lib.chats.connections import Connection, error_frame
+from lib.chats.engine import ChatEngine
 from lib.errors import ApiError, NotFound, PayloadTooLarge, RateLimited, RequestTimeout, UnprocessableContent
 from lib.events.outbox import relay_outbox
 from lib.http import json

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.db import chats
-from lib.entitlements import entitlements_for
+from lib.billing.entitlements import entitlements_for
+from lib.chats import repository as chats
 from lib.errors import UnprocessableContent
 from lib.http.dispatch import Call
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.chat.access import owned_chat
-from lib.db import chats
+from lib.chats import repository as chats
+from lib.chats.access import owned_chat
 from lib.errors import NotFound
 from lib.http.dispatch import Call
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.chat.access import TICKET_SECONDS, issue_ticket, owned_chat
+from lib.chats.access import TICKET_SECONDS, issue_ticket, owned_chat
 from lib.http.dispatch import Call
 
 

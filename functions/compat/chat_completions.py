@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.chat.completions import complete, open_completion, stream_completion
+from lib.chats.completions import complete, open_completion, stream_completion
 from lib.http.dispatch import Call
 from lib.http.messages import Reply
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.entitlements import entitlements_for
+from lib.billing.entitlements import entitlements_for
 from lib.http.dispatch import Call
 
 

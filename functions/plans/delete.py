@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.db import plans
+from lib.billing import plans_repository as plans
+from lib.billing.schemas import plan_view
 from lib.errors import NotFound
 from lib.http.dispatch import Call
-from lib.views import plan_view
 
 
 def handler(call: Call) -> dict[str, Any]:

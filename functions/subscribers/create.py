@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from lib.accounts import repository as users
 from lib.auth.policies import require_owner
-from lib.db import subscribers, users
+from lib.billing import subscribers_repository as subscribers
+from lib.billing.schemas import subscriber_view
 from lib.errors import NotFound
 from lib.http.dispatch import Call
-from lib.views import subscriber_view
 
 
 def handler(call: Call) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lib.billing.purchases import owned_subscriber
+from lib.billing.schemas import subscriber_view
 from lib.http.dispatch import Call
-from lib.ownership import owned_subscriber
-from lib.views import subscriber_view
 
 
 def handler(call: Call) -> dict[str, Any]:

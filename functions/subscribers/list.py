@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.db import subscribers
+from lib.billing import subscribers_repository as subscribers
+from lib.billing.schemas import subscriber_view
 from lib.http.dispatch import Call
 from lib.http.pagination import decode_time_cursor, paginate
-from lib.views import subscriber_view
 
 
 def handler(call: Call) -> dict[str, Any]:

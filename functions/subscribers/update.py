@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.db import subscribers
+from lib.billing import subscribers_repository as subscribers
+from lib.billing.purchases import owned_subscriber
+from lib.billing.schemas import subscriber_view
 from lib.errors import NotFound
 from lib.http.dispatch import Call
-from lib.ownership import owned_subscriber
-from lib.views import subscriber_view
 
 
 def handler(call: Call) -> dict[str, Any]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lib.billing.purchases import owned_contract
+from lib.billing.schemas import contract_view
 from lib.http.dispatch import Call
-from lib.ownership import owned_contract
-from lib.views import contract_view
 
 
 def handler(call: Call) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.db import contracts
+from lib.billing import contracts_repository as contracts
+from lib.billing.schemas import contract_view
 from lib.http.dispatch import Call
 from lib.http.pagination import decode_time_cursor, paginate
-from lib.views import contract_view
 
 
 def handler(call: Call) -> dict[str, Any]:

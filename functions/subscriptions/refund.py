@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib import subscriptions
+from lib.billing import purchases
+from lib.billing.schemas import contract_view
 from lib.http.dispatch import Call
-from lib.views import contract_view
 
 
 def handler(call: Call) -> dict[str, Any]:
-    contract = subscriptions.refund(call.services, call.caller, call.body["contract"])
+    contract = purchases.refund(call.services, call.caller, call.body["contract"])
     return {"message": "Subscription refunded", "ex_contract": contract_view(contract, call.services.now())}

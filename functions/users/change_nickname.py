@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.accounts import change_profile_field
+from lib.accounts.rules import change_profile_field
 from lib.http.dispatch import Call
 
 

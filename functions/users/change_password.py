@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.accounts import confirm_password, target_user
+from lib.accounts import repository as users
+from lib.accounts.rules import confirm_password, target_user
 from lib.auth.passwords import hash_password
-from lib.db import users
 from lib.http.dispatch import Call
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.accounts import target_user
+from lib.accounts.profiles import profile
+from lib.accounts.rules import target_user
 from lib.http.dispatch import Call
-from lib.profiles import profile
 
 
 def handler(call: Call) -> dict[str, Any]:

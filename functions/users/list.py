@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.db import users
+from lib.accounts import repository as users
 from lib.http.dispatch import Call
 from lib.http.pagination import decode_time_cursor, paginate
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.accounts import invalid_credentials
+from lib.accounts import repository as users
+from lib.accounts.rules import invalid_credentials
 from lib.auth.passwords import verify_password, waste_time
-from lib.db import users
 from lib.http.dispatch import Call
 
 

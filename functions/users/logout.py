@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from lib.db import users
+from lib.accounts import repository as users
 from lib.http.dispatch import Call
 
 

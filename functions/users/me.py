@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lib.accounts.profiles import profile
 from lib.http.dispatch import Call
-from lib.profiles import profile
 
 
 def handler(call: Call) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.accounts import is_bootstrap_admin
+from lib.accounts import repository as users
+from lib.accounts.rules import is_bootstrap_admin
 from lib.auth.passwords import hash_password
-from lib.db import users
 from lib.http.dispatch import Call
 
 

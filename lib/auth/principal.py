@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lib.accounts import repository as users
 from lib.auth.tokens import TokenClaims, to_millis
-from lib.db import users
 from lib.errors import Unauthorized
 
 if TYPE_CHECKING:

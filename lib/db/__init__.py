@@ -1,1 +1,1 @@
-"""SurrealDB: the connection, migrations and one repository module per table."""
+"""SurrealDB: the connection, its wire, migrations, paging and the helpers every area's repository uses."""

@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 
 from lib.errors import UnprocessableContent
 from lib.http import json
-from lib.schemas.base import StrictSchema
+from lib.http.schemas import StrictSchema
 
 __all__ = ["PageQuery", "decode_cursor", "decode_time_cursor", "encode_cursor", "invalid_cursor", "paginate"]
 

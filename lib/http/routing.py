@@ -29,7 +29,7 @@ class Route:
     method: str
     path: str
     auth: Auth
-    body: str | None = None  # "module:Class": lib/schemas/<module>.py, or lib/<dotted.module>
+    body: str | None = None  # "module:Class", the module under lib/: "billing.schemas:BuyIn"
     out: str | None = None
     query: str | None = None
     status: int = 200
@@ -69,8 +69,7 @@ class Route:
         if name is None:
             return None
         module, _, attribute = name.partition(":")
-        package = f"lib.{module}" if "." in module else f"lib.schemas.{module}"
-        return getattr(importlib.import_module(package), attribute)  # type: ignore[no-any-return]
+        return getattr(importlib.import_module(f"lib.{module}"), attribute)  # type: ignore[no-any-return]
 
     def schema(self, kind: str) -> Schema | None:
         """A cached instance of the route's `body`, `out` or `query` schema."""

@@ -16,8 +16,8 @@ import dataclasses
 from typing import Any
 
 from lib.auth.tokens import TokenClaims
-from lib.chat.access import owned_chat, socket_principal
-from lib.chat.engine import ChatEngine
+from lib.chats.access import owned_chat, socket_principal
+from lib.chats.engine import ChatEngine
 from lib.errors import ApiError
 from lib.http import json
 from lib.http.background_loop import run_coroutine

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from lib.billing import Period, next_period, plan_refund, refund_amount
+from lib.billing.periods import Period, next_period, plan_refund, refund_amount
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from lib.money import format_minor, parse_amount
+from lib.billing.money import format_minor, parse_amount
 
 
 @pytest.mark.parametrize(

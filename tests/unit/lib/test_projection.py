@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from lib.accounts.schemas import ProfileOut
+from lib.chats.schemas import ChatOut, ChatsPageOut
 from lib.http import json
 from lib.http.projection import projector
-from lib.schemas.chats import ChatOut, ChatsPageOut
-from lib.schemas.users import ProfileOut
 
 NOW = dt.datetime(2026, 11, 26, 13, 5, 14, 153_000, tzinfo=dt.UTC)
 WHOLE_SECOND = dt.datetime(2026, 11, 26, 13, 5, 14, tzinfo=dt.UTC)

@@ -12,9 +12,9 @@ from typing import Any
 import orjson
 
 from lib.auth.principal import authenticate
-from lib.chat.connections import Connection
-from lib.chat.engine import ChatEngine
-from lib.db import chats
+from lib.chats import repository as chats
+from lib.chats.connections import Connection
+from lib.chats.engine import ChatEngine
 from lib.llm import Usage
 from lib.services import Services
 from tests.support.client import Account, Client

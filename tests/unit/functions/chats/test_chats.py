@@ -83,7 +83,7 @@ def test_another_users_chat_is_never_reachable(client: Client, alice: Account, b
 
 
 def test_tickets_are_short_lived_and_single_use(client: Client, alice: Account) -> None:
-    from lib.chat.access import socket_principal
+    from lib.chats.access import socket_principal
     from lib.errors import Unauthorized
 
     chat_id = _chat(client, alice)
@@ -98,7 +98,7 @@ def test_tickets_are_short_lived_and_single_use(client: Client, alice: Account) 
 
 
 def test_a_ticket_dies_with_the_token_that_asked_for_it(client: Client, alice: Account) -> None:
-    from lib.chat.access import socket_principal
+    from lib.chats.access import socket_principal
     from lib.errors import Unauthorized
 
     chat_id = _chat(client, alice)
@@ -112,7 +112,7 @@ def test_a_ticket_dies_with_the_token_that_asked_for_it(client: Client, alice: A
 def test_a_ticket_dies_when_the_token_that_asked_for_it_expires(
     client: Client, alice: Account, clock: MovableClock
 ) -> None:
-    from lib.chat.access import socket_principal
+    from lib.chats.access import socket_principal
     from lib.errors import Unauthorized
 
     chat_id = _chat(client, alice)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from lib.chat.engine import ChatEngine
-from lib.chat.history import PER_MESSAGE, PER_REQUEST, context_messages, tokens_bound, weighed
-from lib.db.chats import usage_key
+from lib.chats.engine import ChatEngine
+from lib.chats.history import PER_MESSAGE, PER_REQUEST, context_messages, tokens_bound, weighed
+from lib.chats.repository import usage_key
 from lib.db.records import record
 from lib.services import Services
 from tests.support.client import Client

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from lib.chat.engine import ChatEngine
-from lib.chat.quota import Quotas
-from lib.db import chats
-from lib.entitlements import entitlements_for
+from lib.billing.entitlements import entitlements_for
+from lib.chats import repository as chats
+from lib.chats.engine import ChatEngine
+from lib.chats.quota import Quotas
 from lib.llm.openai import OpenAICompatible
 from lib.services import Services
 from tests.support.client import Client

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lib.db.chats import usage_key
+from lib.chats.repository import usage_key
 from lib.db.records import record
 from lib.services import Services
 from tests.support.client import Account, Client

@@ -15,8 +15,8 @@ import pytest
 
 import lib.llm
 from functions.routes import ROUTES
-from lib.chat import engine as engine_module
-from lib.chat.engine import ChatEngine
+from lib.chats import engine as engine_module
+from lib.chats.engine import ChatEngine
 from lib.services import Services
 from tests.support.client import Client
 from tests.unit.functions.chats.session_harness import ScriptedModel, new_chat, open_session, until

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from lib import subscriptions
+from lib.billing import purchases
 from tests.support.client import Account, Client
 from tests.support.ledger import check_ledger
 
@@ -18,8 +18,8 @@ from tests.support.ledger import check_ledger
 def widened_races(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Hold every decision open for a moment after reading the ledger head, so that racing
     requests really interleave; returns the list of retries that the races caused."""
-    read_head = subscriptions.subscribers.get_subscriber
-    backoff = subscriptions._backoff
+    read_head = purchases.subscribers.get_subscriber
+    backoff = purchases._backoff
     retries: list[int] = []
 
     def slow_read(db: object, user_id: str) -> object:
@@ -31,8 +31,8 @@ def widened_races(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         retries.append(attempt)
         backoff(attempt)
 
-    monkeypatch.setattr(subscriptions.subscribers, "get_subscriber", slow_read)
-    monkeypatch.setattr(subscriptions, "_backoff", counted_backoff)
+    monkeypatch.setattr(purchases.subscribers, "get_subscriber", slow_read)
+    monkeypatch.setattr(purchases, "_backoff", counted_backoff)
     return retries
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from lib.billing.contracts_repository import contract_key
 from lib.config import Secret, Settings
 from lib.db import migrations
 from lib.db.connection import open_database
-from lib.db.contracts import contract_key
 from lib.db.records import record
 from tests.support.client import Account, Client
 

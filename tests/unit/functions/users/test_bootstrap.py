@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from lib.accounts import repository as users
 from lib.config import ConfigError, load_settings
-from lib.db import users
 from lib.db.migrations import apply_migrations
 from lib.services import Services
 from tests.conftest import ADMIN_EMAIL

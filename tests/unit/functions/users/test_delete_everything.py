@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from lib.chat.engine import ChatEngine
-from lib.db.chats import usage_key
+from lib.chats.engine import ChatEngine
+from lib.chats.repository import usage_key
 from lib.db.records import record
 from lib.services import Services
 from tests.support.client import Account, Client

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from lib.accounts import normalize_email
+from lib.accounts.rules import normalize_email
 from tests.support.client import Account, Client
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from lib.db import users
+from lib.accounts import repository as users
 from lib.services import Services
 from tests.support.client import Account, Client
 from tests.support.clock import MovableClock

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from functions.users import login
-from lib.db import users
+from lib.accounts import repository as users
 from tests.support.client import Account, Answer, Client
 from tests.support.clock import MovableClock
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from lib.schemas.base import StrictSchema, Text, page_out, reply_out
+from lib.http.schemas import StrictSchema, Text, page_out, reply_out
 
 __all__ = [
     "ChatCreatedOut",

@@ -13,11 +13,11 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from lib.billing import Period, RefundPlan
+from lib.billing.periods import Period, RefundPlan
+from lib.billing.subscribers_repository import Subscriber, new_subscriber_content
 from lib.db.connection import Database
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import record, record_key
-from lib.db.subscribers import Subscriber, new_subscriber_content
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
 __all__ = [

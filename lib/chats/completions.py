@@ -5,7 +5,7 @@ tool calls included (relayed as the model server streams them).
 The same limits as the session, too: a message holds at most KIROSHI_MAX_MESSAGE_CHARS
 characters (422), and a request's messages (with its tool definitions) together at most what a
 session turn can send the model, one whole message and KIROSHI_CONTEXT_TOKENS of history (413).
-The quota is reserved by the most tokens the request can cost (lib.chat.history: tokens ≤ UTF-8
+The quota is reserved by the most tokens the request can cost (lib.chats.history: tokens ≤ UTF-8
 bytes; JSON that a chat template may render spaced or indented, twice its bytes; plus the
 longest reply) and settled with the usage the model reports, or without one with those bounds.
 """
@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from lib.chat.history import PER_MESSAGE, PER_REQUEST, text_bound
-from lib.chat.quota import Quotas, Reservation
-from lib.db import chats
+from lib.billing.entitlements import entitlements_for
+from lib.chats import repository as chats
+from lib.chats.history import PER_MESSAGE, PER_REQUEST, text_bound
+from lib.chats.quota import Quotas, Reservation
 from lib.db.connection import Thrown
-from lib.entitlements import entitlements_for
 from lib.errors import NotFound, PayloadTooLarge, RateLimited, UnprocessableContent
 from lib.http.dispatch import openai_error
 from lib.llm import Choice, ChoicesLLM, UpstreamError, Usage

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from lib.auth.principal import Principal, authenticate, principal_for
 from lib.auth.tokens import TokenClaims
-from lib.db import chats
-from lib.db.chats import Chat
+from lib.chats import repository as chats
+from lib.chats.repository import Chat
 from lib.errors import Forbidden, NotFound, Unauthorized
 from lib.http import json
 

@@ -1,7 +1,7 @@
 """The chat session's wire protocol, described once: its query parameters, the frames each side
 sends, the `error` frame's codes, the close codes and the refusals before the upgrade.
 
-The engine checks client frames against `CLIENT_FRAMES` (lib.chat.engine), and GET /asyncapi.json
+The engine checks client frames against `CLIENT_FRAMES` (lib.chats.engine), and GET /asyncapi.json
 (lib.asyncapi) and the session's OpenAPI entry (lib.openapi) are generated from this module, so
 that what is validated and what is published cannot drift. The engine builds server frames as
 plain dicts, encoded once (the delta relay stays lean); tests check them against `SERVER_FRAMES`.

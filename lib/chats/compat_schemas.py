@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from lib.schemas.base import StrictBoolean, StrictSchema
+from lib.http.schemas import StrictBoolean, StrictSchema
 
 __all__ = ["CompletionIn"]
 

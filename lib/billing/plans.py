@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lib.billing.money import parse_amount
 from lib.errors import UnprocessableContent
-from lib.money import parse_amount
 
 if TYPE_CHECKING:
     from lib.services import Services

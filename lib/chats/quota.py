@@ -12,10 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lib.db import chats
+from lib.chats import repository as chats
 
 if TYPE_CHECKING:
-    from lib.entitlements import Entitlements
+    from lib.billing.entitlements import Entitlements
     from lib.services import Services
 
 __all__ = ["Quotas", "Reservation"]

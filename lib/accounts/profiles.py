@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lib.db.users import User
-from lib.subscriptions import current_contract
+from lib.accounts.repository import User
+from lib.billing.purchases import current_contract
 
 if TYPE_CHECKING:
     from lib.services import Services

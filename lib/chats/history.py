@@ -3,7 +3,7 @@ per-process cache of recent turns, checked against the chat's message count.
 
 Token counts here are upper bounds that hold for any text, never estimates: a byte-level BPE
 tokenizer (GPT's, Llama's, Qwen's, ...) spends at least one UTF-8 byte per token, so a text has
-at most as many tokens as bytes. Quotas reserve by these bounds (lib.chat.quota), so that no
+at most as many tokens as bytes. Quotas reserve by these bounds (lib.chats.quota), so that no
 text, however it tokenizes, spends more than was reserved.
 """
 

@@ -24,17 +24,17 @@ import orjson
 from lib.auth.principal import principal_for
 from lib.auth.throttle import Throttle
 from lib.auth.tokens import TokenClaims
-from lib.chat.connections import Connection, ReplyJob, Transport, error_frame, frame
-from lib.chat.frames import CLIENT_FRAMES, UNKNOWN_TYPE_MESSAGE
-from lib.chat.history import HISTORY_LIMIT, TurnCache, context_messages, text_bound, tokens_bound, weighed
-from lib.chat.quota import Quotas
-from lib.chat.replay import LocalReplay, Replay
-from lib.db import chats
-from lib.db.chats import Chat
+from lib.billing.entitlements import entitlements_for
+from lib.chats import repository as chats
+from lib.chats.connections import Connection, ReplyJob, Transport, error_frame, frame
+from lib.chats.frames import CLIENT_FRAMES, UNKNOWN_TYPE_MESSAGE
+from lib.chats.history import HISTORY_LIMIT, TurnCache, context_messages, text_bound, tokens_bound, weighed
+from lib.chats.quota import Quotas
+from lib.chats.replay import LocalReplay, Replay
+from lib.chats.repository import Chat
 from lib.db.connection import Thrown
 from lib.db.group_commit import GroupCommit
 from lib.db.records import new_id
-from lib.entitlements import entitlements_for
 from lib.errors import ApiError, NotFound, RateLimited, ServiceUnavailable, Unauthorized
 from lib.llm import LLM, UpstreamError, Usage
 from lib.metrics import FIRST_TOKEN, LIVE_SESSIONS, REPLIES_IN_PROGRESS, TOKENS_STREAMED, UPSTREAM_ERRORS
@@ -80,7 +80,7 @@ class ChatEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.replay: Replay = _replay(services)
         self._handlers: dict[str, Callable[[Connection, dict[str, Any]], Awaitable[None]]] = {
-            "message": self._message,  # one per lib.chat.frames.CLIENT_FRAMES
+            "message": self._message,  # one per lib.chats.frames.CLIENT_FRAMES
             "stop": self._stop,
         }
         self._unsubscribe = [
@@ -351,7 +351,7 @@ class ChatEngine:
 
     def _forget_user(self, user_id: str) -> None:
         """Stop the deleted account's replies (their turns are then refused by the database, see
-        lib.db.chats.turn) and drop what this process keeps of its chats."""
+        lib.chats.repository.turn) and drop what this process keeps of its chats."""
         for job in tuple(self.jobs.values()):
             if job.chat.user_id != user_id:
                 continue

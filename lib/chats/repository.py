@@ -3,7 +3,7 @@
 A turn is written once, when it ends: the user's message, the reply and the tokens it used (added
 to the user's usage), in one `Write` that the chat engine commits together with other turns'
 (lib.db.group_commit). Reservations of replies in flight live in the cache
-(lib.chat.quota). A turn (or usage) whose chat or user was deleted meanwhile is not stored: it
+(lib.chats.quota). A turn (or usage) whose chat or user was deleted meanwhile is not stored: it
 throws `kiroshi:chat_gone` (or `kiroshi:user_gone`) inside its transaction.
 """
 
@@ -38,7 +38,7 @@ __all__ = [
 TITLE_LENGTH = 80
 
 # Statements that delete everything of `$user` in these tables: for the account's deletion
-# transaction (lib.db.users.delete_user). Messages go chat by chat, through their index.
+# transaction (lib.accounts.repository.delete_user). Messages go chat by chat, through their index.
 DELETE_CHATS_OF_USER = (
     "FOR $owned IN (SELECT VALUE id FROM chat WHERE user = $user) { DELETE message WHERE chat = $owned; };"
     " DELETE chat WHERE user = $user; DELETE usage WHERE user = $user;"

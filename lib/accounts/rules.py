@@ -5,9 +5,9 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
+from lib.accounts import repository as users
+from lib.accounts.repository import User
 from lib.auth import passwords
-from lib.db import users
-from lib.db.users import User
 from lib.errors import Forbidden, NotFound, Unauthorized, UnprocessableContent
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def normalize_email(raw: str) -> str:
 def is_bootstrap_admin(services: Services, email: str) -> bool:
     """Whether `email` (normalised) is KIROSHI_BOOTSTRAP_ADMIN_EMAIL (normalised by load_settings).
 
-    The address only asks to be the first admin: lib.db.users.create_user grants it once, while
+    The address only asks to be the first admin: lib.accounts.repository.create_user grants it once, while
     no admin exists.
     """
     wanted = services.settings.bootstrap_admin_email

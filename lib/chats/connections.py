@@ -10,8 +10,8 @@ from typing import Any, Protocol
 import orjson
 
 from lib.auth.tokens import TokenClaims
-from lib.chat.quota import Reservation
-from lib.db.chats import Chat
+from lib.chats.quota import Reservation
+from lib.chats.repository import Chat
 
 __all__ = ["Connection", "ReplyJob", "Transport", "error_frame", "frame"]
 

@@ -1,6 +1,6 @@
-"""Buying and refunding: exact under any concurrency.
+"""Buying and refunding: exact under any concurrency; loading what a caller owns.
 
-Each operation reads the user's ledger head, decides with the pure rules of lib.billing, and
+Each operation reads the user's ledger head, decides with the pure rules of lib.billing.periods, and
 writes in one transaction guarded by the head's version; when another write got there first it
 starts over. The contract's record id derives from the transaction id, so a purchase is
 idempotent by construction.
@@ -12,18 +12,22 @@ import random
 import time
 from typing import TYPE_CHECKING
 
-from lib import billing
 from lib.auth.policies import require_owner
-from lib.db import contracts, plans, subscribers
+from lib.billing import contracts_repository as contracts
+from lib.billing import periods
+from lib.billing import plans_repository as plans
+from lib.billing import subscribers_repository as subscribers
+from lib.billing.contracts_repository import Contract
+from lib.billing.subscribers_repository import Subscriber
 from lib.db.connection import RecordExists, StaleWrite, Thrown, TransactionConflict
-from lib.db.contracts import Contract
 from lib.errors import Conflict, NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
     from lib.auth.principal import Principal
+    from lib.http.dispatch import Call
     from lib.services import Services
 
-__all__ = ["buy", "current_contract", "refund"]
+__all__ = ["buy", "current_contract", "owned_contract", "owned_subscriber", "refund"]
 
 MAX_ATTEMPTS = 64
 
@@ -67,7 +71,7 @@ def buy(services: Services, user_id: str, plan_id: str, transaction_id: str) -> 
         services.payments.verify(transaction_id, plan, user_id)
         now = services.now()
         head = subscribers.get_subscriber(db, user_id)
-        period = billing.next_period(now, head.paid_until if head else None, plan.duration_days)
+        period = periods.next_period(now, head.paid_until if head else None, plan.duration_days)
         content = {
             "plan_id": plan.plan_id,
             "plan_title": plan.title,
@@ -113,7 +117,7 @@ def refund(services: Services, caller: Principal, contract_id: str) -> Contract:
         head = subscribers.get_subscriber(db, contract.user_id)
         if head is None:
             raise Conflict("the contract's subscriber is gone", code="subscriber_missing")
-        plan = billing.plan_refund(contract.price_minor, contract.period, now)
+        plan = periods.plan_refund(contract.price_minor, contract.period, now)
         later = [
             c
             for c in contracts.live_contracts(db, contract.user_id, now)
@@ -142,3 +146,21 @@ def current_contract(services: Services, user_id: str) -> Contract | None:
         if contract.starts_at <= now:
             return contract
     return None
+
+
+def owned_subscriber(call: Call) -> Subscriber:
+    """The path's subscriber if the caller owns it or is an admin. Raises NotFound or Forbidden."""
+    subscriber = subscribers.get_subscriber(call.services.db, call.path["subscriber_id"])
+    if subscriber is None:
+        raise NotFound("no such subscriber", code="subscriber_not_found")
+    require_owner(call.caller, subscriber.user_id)
+    return subscriber
+
+
+def owned_contract(call: Call) -> Contract:
+    """The path's contract if the caller owns it or is an admin. Raises NotFound or Forbidden."""
+    contract = contracts.get_contract(call.services.db, call.path["contract_id"])
+    if contract is None:
+        raise NotFound("no such contract", code="contract_not_found")
+    require_owner(call.caller, contract.user_id)
+    return contract

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lib.db.chats import DELETE_CHATS_OF_USER
+from lib.chats.repository import DELETE_CHATS_OF_USER
 from lib.db.connection import Database, RecordExists
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import new_id, record, record_key
@@ -250,7 +250,7 @@ def delete_user(db: Database, user: User) -> None:
     Its contracts stay, as they are: they are the money records (what was paid, when, for which
     plan, what was refunded) that bookkeeping must keep, and they hold no personal data, only
     the account's id, which no longer names anyone. Their transaction ids stay spent (their
-    tombstones). A turn that ends after this is not stored (lib.db.chats.turn checks its chat).
+    tombstones). A turn that ends after this is not stored (lib.chats.repository.turn checks its chat).
     """
     db.transaction(
         "DELETE $guard; DELETE revoked_token WHERE user = $user;"

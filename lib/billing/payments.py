@@ -3,22 +3,16 @@
 No payment provider is reachable from here, so the default verifier trusts the id (the client
 got it from the provider's checkout). A real provider plugs in by implementing `PaymentVerifier`
 (look the transaction up, compare amount, currency and status) and passing it to
-`create_services(..., payments=...)`; a rejection raises `PaymentRejected` (402).
+`create_services(..., payments=...)`; a rejection raises `lib.errors.PaymentRejected` (402).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from lib.db.plans import Plan
-from lib.errors import ApiError
+from lib.billing.plans_repository import Plan
 
-__all__ = ["PaymentRejected", "PaymentVerifier", "TrustingVerifier"]
-
-
-class PaymentRejected(ApiError):
-    status, title, default_code = 402, "Payment Required", "payment_rejected"
-    default_detail = "the payment provider did not confirm this transaction"
+__all__ = ["PaymentVerifier", "TrustingVerifier"]
 
 
 class PaymentVerifier(Protocol):

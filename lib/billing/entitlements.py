@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lib.subscriptions import current_contract
+from lib.billing.purchases import current_contract
 
 if TYPE_CHECKING:
     from lib.services import Services

@@ -1,0 +1,1 @@
+"""Accounts: users, their profiles, sign-in rules and the user repository."""

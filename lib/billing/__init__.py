@@ -1,0 +1,1 @@
+"""Billing: plans, subscribers, purchases, refunds, contracts and what a plan entitles to."""

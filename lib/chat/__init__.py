@@ -1,1 +1,0 @@
-"""The chat session engine, independent of the transport that carries its frames."""

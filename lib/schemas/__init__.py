@@ -1,1 +1,0 @@
-"""Marshmallow schemas: `...In` validate and normalise request bodies, `...Out` shape every answer."""
