@@ -1,7 +1,7 @@
 """POST /users/login — anyone. Answers a bearer JWT.
 
 An unknown e-mail and a wrong password answer alike, after the same Argon2id work. A token is
-issued only if the password it verified is still the account's (lib.db.users.record_login): no
+issued only if the password it verified is still the account's (lib.accounts.repository.record_login): no
 token obtained with the old password outlives a password change.
 """
 
