@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import subprocess
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +18,7 @@ from websockets.sync.client import connect
 
 from tests.support.chat import ChatUser, frames_until_end
 from tests.support.fake_openai import FakeOpenAI
-from tests.support.runner import Runner
+from tests.support.runner import Runner, log_entry
 
 pytestmark = pytest.mark.e2e
 
@@ -76,26 +74,6 @@ def _exercise(runner: Runner) -> tuple[list[str], Counter[tuple[str, int]]]:
     return secrets_used, refused
 
 
-def _lines(runner: Runner) -> list[str]:
-    process = runner.process
-    assert process is not None
-    process.terminate()
-    try:
-        out, err = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
-    return (out + err).decode(errors="replace").splitlines()
-
-
-def _entry(line: str) -> dict[str, Any]:
-    try:
-        entry = json.loads(line)
-    except ValueError:
-        return {"level": "?", "msg": line}
-    return entry if isinstance(entry, dict) else {"level": "?", "msg": line}
-
-
 def test_no_line_carries_a_secret_or_a_query_and_refusals_are_access_lines(fake: FakeOpenAI, tmp_path: Path) -> None:
     env = {
         "OPENAI_BASE_URL": fake.base_url,
@@ -106,14 +84,14 @@ def test_no_line_carries_a_secret_or_a_query_and_refusals_are_access_lines(fake:
     runner = Runner(tmp_path, env).start()
     try:
         secrets_used, refused = _exercise(runner)
-        lines = _lines(runner)
+        lines = runner.stop_and_read()
     finally:
         runner.stop()
 
     leaks = [line for line in lines if any(secret in line for secret in secrets_used)]
     queries = [line for line in lines if re.search(r"\?[\w%.-]+=", line)]
     assert (leaks, queries) == ([], [])
-    entries = [_entry(line) for line in lines]
+    entries = [log_entry(line) for line in lines]
     assert [e for e in entries if e["level"] not in ("info", "warning")] == []
     access = Counter((e.get("path"), e.get("status")) for e in entries if e.get("logger") == "kiroshi.access")
     assert {refusal: access[refusal] for refusal in refused} == refused  # one line per refused upgrade

@@ -6,40 +6,18 @@ the runner warns at start (without calling the network)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.chat import ChatUser
-from tests.support.runner import Runner, free_port
+from tests.support.runner import Runner, free_port, log_entry
 
 pytestmark = pytest.mark.e2e
 
 KEY = "sk-e2e-upstream-key-0123456789abcdef"
 NO_PROVIDER = "no model provider is configured"
-
-
-def _entries(runner: Runner) -> list[dict[str, Any]]:
-    """Stop the runner; its output, one JSON entry per line (other lines as `{"msg": line}`)."""
-    process = runner.process
-    assert process is not None
-    process.terminate()
-    try:
-        out, err = process.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
-    entries = []
-    for line in (out + err).decode(errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            entry = None
-        entries.append(entry if isinstance(entry, dict) else {"level": "?", "msg": line})
-    return entries
 
 
 def test_an_unreachable_model_server_is_said_logged_once_and_not_charged(tmp_path: Path) -> None:
@@ -54,7 +32,7 @@ def test_an_unreachable_model_server_is_said_logged_once_and_not_charged(tmp_pat
             failed = user.say(ws, "a question only its user may read")
             elapsed = time.monotonic() - started
         chat = user.chat()
-        entries = _entries(runner)
+        entries = [log_entry(line) for line in runner.stop_and_read()]
     finally:
         runner.stop()
 
@@ -73,7 +51,7 @@ def test_an_unreachable_model_server_is_said_logged_once_and_not_charged(tmp_pat
 def test_without_a_model_provider_the_runner_warns_at_start(tmp_path: Path) -> None:
     runner = Runner(tmp_path, {"OPENAI_BASE_URL": "", "OPENAI_API_KEY": ""}).start()
     try:
-        entries = _entries(runner)
+        entries = [log_entry(line) for line in runner.stop_and_read()]
     finally:
         runner.stop()
 

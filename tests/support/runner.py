@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -81,6 +83,19 @@ class Runner:
             self.process.kill()
             self.process.wait()
 
+    def stop_and_read(self) -> list[str]:
+        """Stop the runner (SIGTERM, then SIGKILL after 20 s) and return its whole output, stdout and
+        stderr, line by line."""
+        process = self.process
+        assert process is not None
+        process.terminate()
+        try:
+            out, err = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+        return (out + err).decode(errors="replace").splitlines()
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -92,3 +107,12 @@ class Runner:
             for stream in (self.process.stdout, self.process.stderr):
                 if stream is not None:
                     stream.close()
+
+
+def log_entry(line: str) -> dict[str, Any]:
+    """One line of a runner's output as its JSON entry; a line that is not one as `{"level": "?", "msg": line}`."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return {"level": "?", "msg": line}
+    return entry if isinstance(entry, dict) else {"level": "?", "msg": line}
