@@ -10,6 +10,7 @@ from lib.billing.periods import Period, next_period, plan_refund, refund_amount
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
+MICRO = dt.timedelta(microseconds=1)
 
 
 @pytest.mark.parametrize(
@@ -43,10 +44,20 @@ P30 = Period(T0, T0 + 30 * DAY)
         (3000, P30, T0 + 31 * DAY, 0),
         (0, P30, T0, 0),  # free plan
         (3000, Period(T0, T0), T0, 0),  # an empty period refunds nothing
+        (3000, Period(T0, T0 + MICRO), T0, 3000),  # the shortest period there is
+        (3000, Period(T0, T0 + 2 * MICRO), T0 + MICRO, 1500),
+        (3000, Period(T0, T0 + 2 * MICRO), T0 + 2 * MICRO, 0),
+        (3000, Period(T0, T0 + 2 * MICRO), T0 + 5 * MICRO, 0),  # long ended: nothing, never a negative share
+        (1_000_000_000, P30, T0 + MICRO, 999_999_999),  # 10 million dollars, exact to the cent
+        (1_000_000_000, P30, T0 + 30 * DAY - MICRO, 0),
+        (999_999_999_999, Period(T0, T0 + 3660 * DAY), T0 + 1830 * DAY, 499_999_999_999),
     ],
 )
 def test_refund_amount(price: int, period: Period, now: dt.datetime, amount: int) -> None:
-    assert refund_amount(price, period, now) == amount
+    refunded = refund_amount(price, period, now)
+
+    assert refunded == amount
+    assert type(refunded) is int  # minor units: never a binary float
 
 
 def test_refunding_an_active_contract_ends_it_now_and_shifts_later_ones_by_the_rest() -> None:

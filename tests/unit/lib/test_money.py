@@ -44,3 +44,26 @@ def test_minor_units_show_as_the_same_decimal(minor: int, currency: str, shown: 
 def test_every_cent_round_trips_exactly() -> None:
     for minor in range(0, 100_000, 7):
         assert parse_amount(format_minor(minor, "USD"), "USD") == minor
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "reason"),
+    [
+        (True, "USD", "must be a number"),
+        (False, "USD", "must be a number"),
+        ("nine", "USD", "must be a number"),  # a caller passing text: never a decimal.InvalidOperation
+        (-1, "USD", "must be a non-negative number"),
+        (Decimal("-0.01"), "EUR", "must be a non-negative number"),
+        (float("nan"), "USD", "must be a non-negative number"),
+        (float("inf"), "USD", "must be a non-negative number"),
+        (9.999, "USD", "USD has at most 2 decimals"),
+        (1.5, "JPY", "JPY has at most 0 decimals"),
+        (1.2345, "KWD", "KWD has at most 3 decimals"),
+    ],
+)
+def test_a_refused_amount_says_why(amount: object, currency: str, reason: str) -> None:
+    """The reason is what a client reads in the 422 on the price (lib.billing.plans)."""
+    with pytest.raises(ValueError) as refused:
+        parse_amount(amount, currency)  # type: ignore[arg-type]
+
+    assert str(refused.value) == reason

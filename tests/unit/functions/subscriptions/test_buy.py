@@ -142,4 +142,4 @@ def test_unknown_and_archived_plans_cannot_be_bought(
 )
 def test_bad_purchases_are_422(client: Client, alice: Account, body: dict[str, object]) -> None:
     answer = client.post("/subscriptions/buy", body, token=alice.token)
-    assert answer.status == 422
+    assert (answer.status, answer.json["code"]) == (422, "validation_failed")

@@ -99,3 +99,26 @@ def test_other_numbers_of_a_plan_keep_their_rules(client: Client, admin: Account
 
     assert answer.status == 422
     assert set(answer.json["errors"]) == {"duration", "token_quota"}
+
+
+@pytest.mark.parametrize(
+    ("price", "currency", "errors"),
+    [
+        (b"9.999", b'"USD"', {"price": ["USD has at most 2 decimals"]}),
+        (b"1.5", b'"JPY"', {"price": ["JPY has at most 0 decimals"]}),
+        (b"0.0001", b'"KWD"', {"price": ["KWD has at most 3 decimals"]}),
+        (b"-1", b'"USD"', {"price": ["must be between 0 and 10000000"]}),
+        (b"10000000.01", b'"USD"', {"price": ["must be between 0 and 10000000"]}),
+        (b'"9.99"', b'"USD"', {"price": ["must be a JSON number"]}),
+        (b"true", b'"USD"', {"price": ["must be a JSON number"]}),
+        (b"1", b'"XXX"', {"currency": ["not a supported ISO 4217 currency code"]}),
+    ],
+)
+def test_a_refused_price_says_why_on_its_field(
+    client: Client, admin: Account, price: bytes, currency: bytes, errors: dict[str, list[str]]
+) -> None:
+    answer = _create(client, admin, price, currency)
+
+    assert (answer.status, answer.json["code"]) == (422, "validation_failed")  # type: ignore[attr-defined]
+    assert answer.json["errors"] == errors  # type: ignore[attr-defined]
+    assert client.services.db.one("SELECT * FROM plan") == []

@@ -124,15 +124,19 @@ def test_only_the_owner_or_an_admin_refunds(
 ) -> None:
     contract = client.buy(alice.token, str(plan["plan_id"]), "pay_1").json["contract"]
 
-    assert _refund(client, bob.token, contract["contract_id"]).status == 403  # type: ignore[attr-defined]
-    assert client.get(f"/subscriptions/contracts/{contract['contract_id']}", token=bob.token).status == 403
+    refused = _refund(client, bob.token, contract["contract_id"])
+    hidden = client.get(f"/subscriptions/contracts/{contract['contract_id']}", token=bob.token)
+    assert (refused.status, refused.json["code"]) == (403, "forbidden")  # type: ignore[attr-defined]
+    assert (hidden.status, hidden.json["code"]) == (403, "forbidden")
     assert _refund(client, admin.token, contract["contract_id"]).status == 200  # type: ignore[attr-defined]
-    assert _refund(client, alice.token, "no-such-contract").status == 404  # type: ignore[attr-defined]
+    unknown = _refund(client, alice.token, "no-such-contract")
+    assert (unknown.status, unknown.json["code"]) == (404, "contract_not_found")  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("body", [{}, {"contract": 5}, {"contract": {"id": "x"}}, {"contract": ""}, {"x": "y"}])
 def test_bad_refunds_are_422(client: Client, alice: Account, body: dict[str, object]) -> None:
-    assert client.post("/subscriptions/refund", body, token=alice.token).status == 422
+    answer = client.post("/subscriptions/refund", body, token=alice.token)
+    assert (answer.status, answer.json["code"]) == (422, "validation_failed")
 
 
 def test_contracts_are_listed_newest_first_and_admins_see_all(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from lib.services import Services
 from tests.support.client import Account, Client
 
 
@@ -135,3 +138,50 @@ def test_an_admin_resets_another_users_password(client: Client, alice: Account, 
     assert answer.status == 200
     assert client.get("/auth", token=alice.token).status == 401
     assert client.login(alice.email, "reset by the admin").status == 200
+
+
+@pytest.mark.parametrize("field", ["nickname", "name", "surname"])
+def test_a_profile_change_says_what_changed(client: Client, alice: Account, field: str) -> None:
+    answer = client.post(f"/users/{alice.user_id}/change-{field}", {f"new_{field}": "Renamed"}, token=alice.token)
+
+    assert answer.json["message"] == f"{field.title()} changed"
+
+
+def test_a_missing_or_wrong_current_password_says_so(client: Client, alice: Account) -> None:
+    path = f"/users/{alice.user_id}/change-password"
+
+    missing = client.post(path, {"new_password": "an entirely new secret"}, token=alice.token)
+    wrong = client.post(path, {"new_password": "an entirely new secret", "current_password": "x"}, token=alice.token)
+
+    assert (missing.status, missing.json["code"], missing.json["detail"]) == (
+        422,
+        "validation_failed",
+        "current_password is required",
+    )
+    assert missing.json["errors"] == {"current_password": ["Missing data for required field."]}
+    assert (wrong.status, wrong.json["code"], wrong.json["detail"]) == (
+        403,
+        "wrong_password",
+        "the current password is wrong",
+    )
+    assert client.login(alice.email).status == 200  # the password did not change
+
+
+def test_a_wrong_current_password_counts_against_the_accounts_login_limit(
+    make_services: Callable[..., Services],
+) -> None:
+    """Confirmations share the login limit (3 here): a correct one gives its attempt back."""
+    client = Client(make_services(login_max_failures_per_account=3))
+    alice, bob = client.account("alice@example.com"), client.account("bob@example.com")
+    path = f"/users/{alice.user_id}/change-email"
+
+    def confirm(password: str) -> int:
+        body = {"new_email": bob.email, "current_password": password}  # taken: a correct one answers 409
+        return client.post(path, body, token=alice.token).status
+
+    statuses = [confirm("wrong 1"), confirm("wrong 2"), *(confirm(alice.password) for _ in range(3))]
+    statuses += [confirm("wrong 3"), confirm(alice.password)]
+
+    assert statuses == [403, 403, 409, 409, 409, 403, 429]
+    assert client.login(alice.email).status == 429
+    assert client.login(bob.email).status == 200

@@ -32,7 +32,10 @@ def test_unknown_email_and_wrong_password_look_the_same(client: Client, alice: A
     assert wrong_password.status == unknown_email.status == 401
     strip = lambda a: {k: v for k, v in a.json.items()}  # noqa: E731
     assert strip(wrong_password) == strip(unknown_email)
-    assert wrong_password.json["code"] == "invalid_credentials"
+    assert (wrong_password.json["code"], wrong_password.json["detail"]) == (
+        "invalid_credentials",
+        "invalid email or password",
+    )
 
 
 def test_login_records_the_last_login_time(client: Client, alice: Account, clock: MovableClock) -> None:

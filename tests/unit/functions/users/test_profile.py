@@ -33,7 +33,8 @@ def test_a_user_reads_itself_but_not_others(client: Client, alice: Account, bob:
 
 def test_an_admin_reads_anyone_and_gets_404_for_nobody(client: Client, alice: Account, admin: Account) -> None:
     assert client.get(f"/users/{alice.user_id}", token=admin.token).json["email"] == alice.email
-    assert client.get("/users/doesnotexist", token=admin.token).status == 404
+    nobody = client.get("/users/doesnotexist", token=admin.token)
+    assert (nobody.status, nobody.json["code"], nobody.json["detail"]) == (404, "user_not_found", "no such user")
 
 
 def test_only_admins_list_users(client: Client, alice: Account) -> None:
