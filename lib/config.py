@@ -73,6 +73,8 @@ class Settings:
     sockets_per_user: int = 16
     upstream_timeout_seconds: int = 60
     client_ip_header: str = ""  # e.g. x-real-ip behind Nginx; unset: the socket's peer address
+    events_max_age_days: int = 30  # JetStream keeps domain events this long (KIROSHI_EVENTS stream)
+    events_max_bytes: int = 1 << 30  # and at most this much of them, dropping the oldest
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some settings changed (tests use it)."""
@@ -209,6 +211,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sockets_per_user=_int(env, "KIROSHI_SOCKETS_PER_USER", 16, 1),
         upstream_timeout_seconds=_int(env, "KIROSHI_UPSTREAM_TIMEOUT_SECONDS", 60, 1),
         client_ip_header=env.get("KIROSHI_CLIENT_IP_HEADER", "").strip().lower(),
+        events_max_age_days=_int(env, "KIROSHI_EVENTS_MAX_AGE_DAYS", 30, minimum=1, maximum=36_500),
+        events_max_bytes=_int(env, "KIROSHI_EVENTS_MAX_BYTES", 1 << 30, minimum=1 << 20),
     )
 
 

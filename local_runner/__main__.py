@@ -1,14 +1,17 @@
-"""`python -m local_runner` serves Kiroshi; `python -m local_runner promote|demote EMAIL` sets a role."""
+"""`python -m local_runner` serves Kiroshi; `python -m local_runner promote|demote EMAIL` sets a role;
+`python -m local_runner backup|restore FILE` backs up and restores the embedded database."""
 
 from __future__ import annotations
 
 import argparse
 import errno
 import logging
+import signal
 import socket
 import sys
+from pathlib import Path
 
-from lib.config import ConfigError, load_settings
+from lib.config import ConfigError, Settings, load_settings
 from lib.db.connection import DatabaseLocked
 from lib.logging import configure_logging
 from lib.services import create_services, warn_without_model_provider
@@ -22,6 +25,7 @@ def _serve(only: str) -> int:
     from functions.routes import ROUTES  # noqa: PLC0415
     from lib.http.routing import Router  # noqa: PLC0415
     from local_runner.app import RunnerApp  # noqa: PLC0415
+    from local_runner.backups import serve_backups  # noqa: PLC0415
     from local_runner.logs import quiet_server_logs  # noqa: PLC0415
 
     quiet_server_logs()
@@ -33,6 +37,7 @@ def _serve(only: str) -> int:
         r for r in ROUTES if only == "all" or r.websocket == (only == "websocket") or r.name.startswith("health.")
     ]
     app = RunnerApp(services, Router(routes))
+    backups = None
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -53,14 +58,24 @@ def _serve(only: str) -> int:
         proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
+    # uvicorn stops gracefully on SIGTERM, then raises it again under the handler it found: under
+    # Python's default one the process would die there, before the `finally` below closes everything.
+    signal.signal(signal.SIGTERM, _stopped)
     try:
         sock = _listen(settings.host, settings.port)
+        backups = serve_backups(services.db, settings)  # `python -m local_runner backup` asks it
         log.info("kiroshi listening on http://%s:%d (database: %s)", settings.host, settings.port, services.db.adapter)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
+        if backups is not None:
+            backups.close()
         app.close()
         services.close()
     return 0
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -109,6 +124,23 @@ def _set_role(email: str, role: str) -> int:
     return 0
 
 
+def _backup(verb: str, file: Path, settings: Settings) -> int:
+    from lib.db.backup import BackupError  # noqa: PLC0415
+    from local_runner.backups import restore_backup, take_backup  # noqa: PLC0415
+
+    try:
+        summary = take_backup(settings, file) if verb == "backup" else restore_backup(settings, file)
+    except (BackupError, OSError) as exc:
+        print(f"kiroshi: {verb} failed: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    level = summary.migrations[-1] if summary.migrations else "none"
+    print(  # noqa: T201
+        f"{verb}: {file}: {summary.rows} records in {len(summary.tables)} tables, "
+        f"as of {summary.taken_at}, migrations through {level}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_runner", description=__doc__)
     commands = parser.add_subparsers(dest="command")
@@ -122,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     for verb, help_text in (("promote", "make the account an admin"), ("demote", "make the admin a user")):
         command = commands.add_parser(verb, help=help_text)
         command.add_argument("email")
+    for verb, help_text in (
+        ("backup", "write a consistent backup of the embedded database to FILE (while the runner serves, or not)"),
+        ("restore", "load FILE into an empty embedded database (with the runner stopped)"),
+    ):
+        command = commands.add_parser(verb, help=help_text)
+        command.add_argument("file", type=Path)
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -130,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             return _set_role(args.email, "admin")
         if args.command == "demote":
             return _set_role(args.email, "user")
+        if args.command in ("backup", "restore"):
+            return _backup(args.command, args.file, settings)
         return _serve(getattr(args, "only", "all"))
     except (ConfigError, DatabaseLocked) as exc:
         print(f"kiroshi: {exc}", file=sys.stderr)  # noqa: T201

@@ -29,6 +29,7 @@ __all__ = [
     "StaleWrite",
     "Thrown",
     "TransactionConflict",
+    "lock_data_directory",
     "open_database",
 ]
 
@@ -93,21 +94,23 @@ class Database:
         # Only an embedded database is written by this process alone: only then may reads be memoised.
         self.memo = Memo(enabled=embedded)
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+    def query(self, sql: str, params: Mapping[str, Any] | None = None, *, tagged: bool = False) -> list[Any]:
         """Run one or more statements; return each statement's result.
 
+        With `tagged` (embedded and `ws://` only), values stay in SurrealDB's CBOR tags, exact (backups).
         Raises RecordExists, TransactionConflict or QueryFailed for the first failing statement
         (skipping the engine's "not executed due to a failed transaction" placeholders), and
         ServiceUnavailable when the database cannot be reached.
         """
         if self.closed:
             raise ServiceUnavailable("the database is closed", code="database_unavailable")
+        run = self._wire.query_tagged if tagged else self._wire.query_raw
         try:
             if self._serial is None:
-                response = self._wire.query_raw(sql, params or {})
+                response = run(sql, params or {})
             else:
                 with self._serial:
-                    response = self._wire.query_raw(sql, dict(params or {}))
+                    response = run(sql, dict(params or {}))
         except (OSError, ConnectionError) as exc:
             log.error("database unreachable: %s", exc)
             raise ServiceUnavailable("the database is unavailable", code="database_unavailable") from exc
@@ -155,8 +158,9 @@ class Database:
                 self._lock_file = None
 
 
-def _lock(settings: Settings) -> IO[str] | None:
-    """Take the exclusive lock beside an on-disk embedded database (None for other kinds)."""
+def lock_data_directory(settings: Settings) -> IO[str] | None:
+    """Take the exclusive lock beside an on-disk embedded database (None for other kinds); closing
+    the returned file releases it. Raises DatabaseLocked while another process holds it."""
     path = settings.database_path
     if path is None:
         return None
@@ -209,7 +213,7 @@ def open_database(settings: Settings) -> Database:
     Raises DatabaseLocked when another process holds the embedded data directory.
     """
     prepare_engine_environment()
-    lock_file = _lock(settings)
+    lock_file = lock_data_directory(settings)
     try:
         wire = _wire(settings)
     except BaseException:

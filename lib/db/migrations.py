@@ -22,8 +22,9 @@ def migration_files() -> list[tuple[str, str]]:
     return [(f.name.removesuffix(".surql"), f.read_text(encoding="utf-8")) for f in files]
 
 
-def apply_migrations(db: Database) -> list[str]:
-    """Apply what is not applied yet; return the names applied now.
+def apply_migrations(db: Database, through: str | None = None) -> list[str]:
+    """Apply what is not applied yet (up to the migration named `through`, when given: a restore
+    recreates the schema its backup was taken at); return the names applied now.
 
     Each file runs in one transaction with its `migration` record, so two processes starting
     together apply it once (the loser hits the existing record and moves on). When their
@@ -33,22 +34,24 @@ def apply_migrations(db: Database) -> list[str]:
     applied: list[str] = []
     for attempt in range(1, CONFLICT_ATTEMPTS):
         try:
-            _apply(db, applied)
+            _apply(db, applied, through)
         except TransactionConflict:
             time.sleep(random.uniform(0.02, 0.1) * attempt)  # noqa: S311 - jitter, not secrecy
         else:
             return applied
-    _apply(db, applied)  # the last try: a conflict now fails the start
+    _apply(db, applied, through)  # the last try: a conflict now fails the start
     return applied
 
 
-def _apply(db: Database, applied: list[str]) -> None:
+def _apply(db: Database, applied: list[str], through: str | None) -> None:
     db.query(
         "DEFINE TABLE IF NOT EXISTS migration SCHEMAFULL; "
         "DEFINE FIELD IF NOT EXISTS applied_at ON migration TYPE datetime;"
     )
     done = set(db.one("SELECT VALUE meta::id(id) FROM migration") or [])
     for name, sql in migration_files():
+        if through is not None and name > through:
+            break
         if name in done:
             continue
         try:

@@ -131,6 +131,12 @@ class _Rpc:
         """The SDK's `query_raw`: `{"result": [{"status", "result"}, ...]}` or `{"error": ...}`."""
         return self._answer(self._call(self._request("query", [sql, dict(params)])))
 
+    def query_tagged(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """`query_raw` with values left in SurrealDB's CBOR tags (`cbor2.CBORTag`: record ids, datetimes
+        to the nanosecond, NONE): what a backup stores, and sends back as they are to restore."""
+        answer = cbor2.loads(self._call(self._request("query", [sql, dict(params)])))
+        return answer if isinstance(answer, dict) else {}
+
     def use(self, namespace: str, database: str) -> None:
         self.rpc("use", [namespace, database])
 

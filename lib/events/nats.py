@@ -1,7 +1,9 @@
 """The event bus on NATS (nats-py), chosen by KIROSHI_NATS_URL.
 
 Domain events (`kiroshi.events.>`) go to a JetStream stream with `Nats-Msg-Id` de-duplication and
-are acknowledged before `publish` returns; other subjects are core NATS signals between instances
+are acknowledged before `publish` returns; the stream keeps them for a bounded age and size
+(KIROSHI_EVENTS_MAX_AGE_DAYS, KIROSHI_EVENTS_MAX_BYTES), set when this process creates it and
+brought to those values on an existing one; other subjects are core NATS signals between instances
 (revocations, stop). The client runs on its own event loop thread, so sync and async callers
 share it. It starts even when NATS is down, connects and reconnects forever (subscriptions follow),
 and `publish` fails fast while it is disconnected.
@@ -11,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import nats
+import nats.errors
 import nats.js.errors
 import orjson
 from nats.js.api import DeliverPolicy, StreamConfig
@@ -28,17 +32,41 @@ log = logging.getLogger("kiroshi.events")
 STREAM = "KIROSHI_EVENTS"
 EVENTS = "kiroshi.events."
 ACK_TIMEOUT_SECONDS = 2.0
+DAY_SECONDS = 86_400
+DUPLICATE_WINDOW_SECONDS = 600.0
 
 
 class BusUnavailable(ConnectionError):
     """NATS is not connected (the outbox keeps the event for later)."""
 
 
+async def ensure_stream(js: Any, name: str, subjects: list[str], *, max_age_days: int, max_bytes: int) -> None:
+    """Create the stream with these limits, or set them on the existing stream (its other settings,
+    an operator's replicas say, stay as they are). Old messages go first when a limit is reached."""
+    max_age = float(max_age_days * DAY_SECONDS)
+    try:
+        config = (await js.stream_info(name)).config
+    except nats.js.errors.NotFoundError:
+        limits = StreamConfig(
+            name=name,
+            subjects=subjects,
+            duplicate_window=DUPLICATE_WINDOW_SECONDS,
+            max_age=max_age,
+            max_bytes=max_bytes,
+        )
+        await js.add_stream(limits)
+        return
+    if (config.max_age, config.max_bytes) != (max_age, max_bytes):
+        await js.update_stream(dataclasses.replace(config, max_age=max_age, max_bytes=max_bytes))
+        log.info("nats: %s now keeps events %d days, at most %d bytes", name, max_age_days, max_bytes)
+
+
 class NatsBus:
     adapter = "nats"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, max_age_days: int = 30, max_bytes: int = 1 << 30) -> None:
         self._url = url
+        self._limits = {"max_age_days": max_age_days, "max_bytes": max_bytes}
         self._nc: Any = None
         self._subscriptions: list[tuple[str, Any]] = []
         self._stream_ready = False
@@ -75,6 +103,10 @@ class NatsBus:
             self._nc = nc
             for subject, callback in self._subscriptions:
                 await self._subscribe(subject, callback)
+            try:  # the stream's limits apply from the start, not from the first event
+                await self._jetstream()
+            except (nats.errors.Error, TimeoutError) as exc:
+                log.warning("nats: stream %s not ready yet (%s)", STREAM, exc)
 
     @property
     def connected(self) -> bool:
@@ -100,7 +132,7 @@ class NatsBus:
     async def _jetstream(self) -> Any:
         js = self._nc.jetstream(timeout=ACK_TIMEOUT_SECONDS)
         if not self._stream_ready:
-            await js.add_stream(StreamConfig(name=STREAM, subjects=[f"{EVENTS}>"], duplicate_window=600.0))
+            await ensure_stream(js, STREAM, [f"{EVENTS}>"], **self._limits)
             self._stream_ready = True
         return js
 

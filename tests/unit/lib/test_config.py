@@ -38,6 +38,9 @@ def test_secrets_never_print(tmp_path: Path) -> None:
         ("KIROSHI_MODELS", " , "),
         ("KIROSHI_JWT_TTL_SECONDS", "9999999999999"),  # tokens that no logout could revoke
         ("KIROSHI_JWT_TTL_SECONDS", "59"),
+        ("KIROSHI_EVENTS_MAX_AGE_DAYS", "0"),  # JetStream would keep events forever
+        ("KIROSHI_EVENTS_MAX_AGE_DAYS", "30d"),
+        ("KIROSHI_EVENTS_MAX_BYTES", "1GiB"),
     ],
 )
 def test_bad_settings_fail_at_start_with_the_name(tmp_path: Path, name: str, value: str) -> None:
