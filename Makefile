@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint types fuzz audit soak bench bench-chat package-aws clean
+.PHONY: run test lint types fuzz audit soak bench bench-chat package-aws generated clean
 
 # Serving needs requirements.txt only; the test and lint toolset (requirements-dev.txt) is for everything else.
 $(BIN)/.runtime: requirements.txt
@@ -44,6 +44,11 @@ soak: $(BIN)/.installed
 bench-chat: $(BIN)/.installed
 	$(BIN)/python bench/chat_stream.py
 
+# Mutation testing of the core (tests/support/mutate.py): slow, not part of `make test`.
+.PHONY: mutate
+mutate: $(BIN)/.installed
+	$(BIN)/python -m tests.support.mutate $(MODULES)
+
 # Package the AWS deployment with the Serverless Framework v3 from the npm registry (no account needed).
 package-aws:
 	rm -rf .serverless-build && mkdir -p .serverless-build/app
@@ -54,8 +59,14 @@ package-aws:
 	  ../node_modules/.bin/serverless package --stage offline
 	@ls -l .serverless-build/app/.serverless/kiroshi.zip
 
+# What derives from the route table is committed source; tests fail when a copy drifts from it.
+generated: serverless.yml main.py lambda_handlers.py
+
 serverless.yml: functions/routes.py lib/platform/serverless.py
 	$(BIN)/python -m lib.platform.serverless > $@
+
+main.py lambda_handlers.py: functions/routes.py lib/platform/entrypoints.py
+	$(BIN)/python -m lib.platform.entrypoints $@ > $@.new && mv $@.new $@
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,8 @@
-"""THE route table: every endpoint once. The local runner, main.py, serverless.yml, the OpenAPI
-document and the auth-matrix tests all derive from it. Schemas are named, not imported, so that a
-function deployed alone loads only its own (cold starts)."""
+"""THE route table: every endpoint once. The local runner, main.py, lambda_handlers.py,
+serverless.yml, the OpenAPI document and the auth-matrix tests all derive from it; the files are
+generated (`make generated`) and tests fail when they drift. Schemas are named, not imported, and
+handlers imported on first use, so that a function deployed alone loads only its own (cold starts).
+Whether a handler is `async def` is read from the handler, never declared here."""
 
 from __future__ import annotations
 
@@ -255,7 +257,6 @@ ROUTES: tuple[Route, ...] = (
         A.USER,
         "chats.compat_schemas:CompletionIn",
         errors=(404, 422, 429, 502),
-        asynchronous=True,
         error_shape="openai",
     ),
     Route("compat.models", "GET", "/v1/models", A.USER, error_shape="openai"),

@@ -141,7 +141,7 @@ def _bus(settings: Settings) -> EventBus:
         return MemoryBus()
     from lib.events.nats import NatsBus  # noqa: PLC0415 - only processes configured for NATS load it
 
-    return NatsBus(settings.nats_url)
+    return NatsBus(settings.nats_url, max_age_days=settings.events_max_age_days, max_bytes=settings.events_max_bytes)
 
 
 _lock = threading.Lock()

@@ -3,7 +3,8 @@ on one port, in one process.
 
 HTTP requests run the sync dispatch inline on the event loop (they take ~0.1-0.3 ms); routes
 marked `offload` (Argon2id hashing, ~25 ms) run on a small thread pool so they never stall the
-loop. Chat sessions live on the loop, driven by lib.chats.engine.
+loop. Chat sessions live on the loop: the runner translates ASGI WebSocket messages to the session
+function (functions.chats.session), which drives lib.chats.engine.
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
-from lib.chats.access import owned_chat, socket_principal
-from lib.chats.connections import Connection, error_frame
+from functions.chats import session
 from lib.chats.engine import ChatEngine
-from lib.errors import ApiError, NotFound, PayloadTooLarge, RateLimited, RequestTimeout, UnprocessableContent
+from lib.errors import ApiError, NotFound, PayloadTooLarge, RequestTimeout
 from lib.events.outbox import relay_outbox
 from lib.http import json
 from lib.http.dispatch import dispatch, dispatch_async, problem_response, request_id_of
 from lib.http.messages import HttpRequest
-from lib.http.routing import Route, Router
+from lib.http.routing import Router
 from lib.llm import LLM
 from lib.logging import flush_access_lines, hold_access_lines, log_request
 from lib.services import Services
@@ -165,7 +165,11 @@ class RunnerApp:
             response = problem_response(error, request_id_of(request), shape)
             log_request(request, None, response.status, 0.0, response.headers["x-request-id"], None)
         else:
-            if route.asynchronous:
+            try:
+                asynchronous = route.asynchronous  # imports the handler on the route's first request
+            except Exception:  # one that cannot be imported: the sync dispatch answers it, a logged 500 problem
+                asynchronous = False
+            if asynchronous:
                 response = await dispatch_async(route, params, request, self.services)
             elif route.offload:
                 loop = asyncio.get_running_loop()
@@ -192,25 +196,8 @@ class RunnerApp:
 
     # -- WebSocket ----------------------------------------------------------------------------
 
-    def _admit(self, route: Route, params: dict[str, str], query_string: bytes) -> tuple[Any, Any, str | None, int]:
-        """Authenticate and authorise a session before the upgrade. Raises ApiError."""
-        if not route.websocket:
-            raise NotFound("no WebSocket endpoint here", code="no_such_endpoint")
-        query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
-        principal = socket_principal(self.services, query.get("auth_token", ""), params["user_id"], params["chat_id"])
-        chat = owned_chat(self.services, params["user_id"], params["chat_id"])
-        if self.engine.socket_count(principal.user_id) >= self.services.settings.sockets_per_user:
-            raise RateLimited(5, "too many open sessions for this user", code="too_many_sessions")
-        try:
-            last_index = int(query.get("last_index", "-1"))
-        except ValueError:
-            raise UnprocessableContent(
-                "invalid fields: last_index", errors={"last_index": ["not an integer"]}
-            ) from None
-        session = self.engine.resume_token(query.get("session_token", ""), principal.user_id, chat.chat_id)
-        return principal, chat, session, last_index
-
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Translate an ASGI WebSocket to the session function (functions.chats.session)."""
         if (await receive())["type"] != "websocket.connect":
             return
         started = time.perf_counter()
@@ -221,35 +208,22 @@ class RunnerApp:
         try:
             route, params = self.router.match("GET", scope["path"])
             name = route.name
-            principal, chat, session, last_index = self._admit(route, params, query_string)
+            if not route.websocket:
+                raise NotFound("no WebSocket endpoint here", code="no_such_endpoint")
+            query = dict(parse_qsl(query_string.decode("latin-1"), keep_blank_values=True))
+            admission = session.admit(self.services, self.engine, params["user_id"], params["chat_id"], query)
         except ApiError as error:
             log_request(request, name, error.status, time.perf_counter() - started, request_id, None)
             await self._deny(scope, send, error, request_id)
             return
-        log_request(request, name, 101, time.perf_counter() - started, request_id, principal.user_id)
+        log_request(request, name, 101, time.perf_counter() - started, request_id, admission.claims.user_id)
         await send({"type": "websocket.accept"})
-        connection = await self.engine.open(principal.claims, chat, AsgiSocket(send), session, last_index)
+        connection = await session.on_open(self.engine, admission, AsgiSocket(send))
         try:
-            await self._serve_socket(connection, receive)
+            while (message := await receive())["type"] != "websocket.disconnect":
+                await session.on_message(self.engine, connection, message.get("text"))
         finally:
-            self.engine.close(connection)
-
-    async def _serve_socket(self, connection: Connection, receive: Receive) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text")
-            if text is None:
-                await connection.send(error_frame("unsupported_frame", "send JSON text frames, not binary ones"))
-                continue
-            try:
-                await self.engine.receive(connection, text)
-            except ApiError as error:  # a dependency failed (503): tell the client, keep the session
-                await connection.send(error_frame(error.code, error.detail))
-            except Exception:  # a bug must cost one frame, never the session
-                log.exception("chat frame failed")
-                await connection.send(error_frame("internal_error", "the message could not be handled"))
+            session.on_close(self.engine, connection)
 
     @staticmethod
     async def _deny(scope: Scope, send: Send, error: ApiError, request_id: str) -> None:

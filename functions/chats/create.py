@@ -3,15 +3,13 @@ in the caller's plan is 422."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from lib.billing.entitlements import entitlements_for
 from lib.chats import repository as chats
 from lib.errors import UnprocessableContent
 from lib.http.dispatch import Call
 
 
-def handler(call: Call) -> dict[str, Any]:
+def handler(call: Call) -> chats.Chat:
     model = call.body["model"]
     rights = entitlements_for(call.services, call.caller.user_id)
     if not rights.allows(model):
@@ -19,5 +17,4 @@ def handler(call: Call) -> dict[str, Any]:
         raise UnprocessableContent(
             "invalid fields: model", errors={"model": [f"not available to you; choose one of: {allowed}"]}
         )
-    chat = chats.create_chat(call.services.db, call.caller.user_id, model, call.services.now())
-    return {"chat_id": chat.chat_id}
+    return chats.create_chat(call.services.db, call.caller.user_id, model, call.services.now())

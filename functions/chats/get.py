@@ -11,11 +11,4 @@ from lib.http.dispatch import Call
 
 def handler(call: Call) -> dict[str, Any]:
     chat = owned_chat(call.services, call.path["user_id"], call.path["chat_id"])
-    return {
-        "chat_id": chat.chat_id,
-        "model": chat.model,
-        "title": chat.title,
-        "created_at": chat.created_at,
-        "updated_at": chat.updated_at,
-        "messages": chats.get_messages(call.services.db, chat.chat_id),
-    }
+    return vars(chat) | {"messages": chats.get_messages(call.services.db, chat.chat_id)}

@@ -7,7 +7,6 @@ from typing import Any
 
 from lib.billing import plans_repository as plans
 from lib.billing.plans import plan_fields
-from lib.billing.schemas import plan_view
 from lib.http.dispatch import Call
 
 
@@ -15,4 +14,4 @@ def handler(call: Call) -> dict[str, Any]:
     body = {"description": "", **call.body}
     fields = plan_fields(call.services, body, body.get("currency", "USD"))
     plan = plans.create_plan(call.services.db, fields, call.services.now())
-    return {"message": "Plan created", "plan": plan_view(plan)}
+    return {"message": "Plan created", "plan": plan}

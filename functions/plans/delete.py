@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from lib.billing import plans_repository as plans
-from lib.billing.schemas import plan_view
 from lib.errors import NotFound
 from lib.http.dispatch import Call
 
@@ -16,4 +15,4 @@ def handler(call: Call) -> dict[str, Any]:
     if removed is None:
         raise NotFound("no such plan", code="plan_not_found")
     outcome, plan = removed
-    return {"message": f"Plan {outcome}", "plan": plan_view(plan)}
+    return {"message": f"Plan {outcome}", "plan": plan}

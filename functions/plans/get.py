@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lib.billing import plans_repository as plans
-from lib.billing.schemas import plan_view
 from lib.errors import NotFound
 from lib.http.dispatch import Call
 
 
-def handler(call: Call) -> dict[str, Any]:
+def handler(call: Call) -> plans.Plan:
     plan = plans.get_plan(call.services.db, call.path["plan_id"])
     if plan is None:
         raise NotFound("no such plan", code="plan_not_found")
-    return plan_view(plan)
+    return plan

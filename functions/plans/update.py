@@ -7,7 +7,6 @@ from typing import Any
 
 from lib.billing import plans_repository as plans
 from lib.billing.plans import plan_fields
-from lib.billing.schemas import plan_view
 from lib.errors import NotFound, UnprocessableContent
 from lib.http.dispatch import Call
 
@@ -23,4 +22,4 @@ def handler(call: Call) -> dict[str, Any]:
     updated = plans.update_plan(db, plan.plan_id, plan_fields(call.services, body, currency), call.services.now())
     if updated is None:
         raise NotFound("no such plan", code="plan_not_found")
-    return {"message": "Plan updated", "plan": plan_view(updated)}
+    return {"message": "Plan updated", "plan": updated}

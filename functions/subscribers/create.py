@@ -7,7 +7,6 @@ from typing import Any
 from lib.accounts import repository as users
 from lib.auth.policies import require_owner
 from lib.billing import subscribers_repository as subscribers
-from lib.billing.schemas import subscriber_view
 from lib.errors import NotFound
 from lib.http.dispatch import Call
 
@@ -19,4 +18,4 @@ def handler(call: Call) -> dict[str, Any]:
         raise NotFound("no such user", code="user_not_found")
     fields: dict[str, Any] = {k: call.body[k] for k in ("auto_renew", "billing_email") if k in call.body}
     subscriber = subscribers.create_subscriber(call.services.db, user_id, fields, call.services.now())
-    return {"message": "Subscriber created", "subscriber": subscriber_view(subscriber)}
+    return {"message": "Subscriber created", "subscriber": subscriber}

@@ -7,11 +7,10 @@ from typing import Any
 
 from lib.billing import subscribers_repository as subscribers
 from lib.billing.purchases import owned_subscriber
-from lib.billing.schemas import subscriber_view
 from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> dict[str, Any]:
     subscriber = owned_subscriber(call)
     subscribers.delete_subscriber(call.services.db, subscriber, call.services.now())
-    return {"message": "Subscriber deleted", "subscriber": subscriber_view(subscriber)}
+    return {"message": "Subscriber deleted", "subscriber": subscriber}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lib.billing.purchases import owned_subscriber
-from lib.billing.schemas import subscriber_view
+from lib.billing.subscribers_repository import Subscriber
 from lib.http.dispatch import Call
 
 
-def handler(call: Call) -> dict[str, Any]:
-    return subscriber_view(owned_subscriber(call))
+def handler(call: Call) -> Subscriber:
+    return owned_subscriber(call)

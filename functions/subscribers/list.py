@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from lib.billing import subscribers_repository as subscribers
-from lib.billing.schemas import subscriber_view
 from lib.http.dispatch import Call
 from lib.http.pagination import decode_time_cursor, paginate
 
@@ -15,4 +14,4 @@ def handler(call: Call) -> dict[str, Any]:
     only = None if call.caller.is_admin else call.caller.user_id
     rows = subscribers.list_subscribers(call.services.db, user_id=only, after=after, limit=limit + 1)
     page, next_cursor = paginate(rows, limit, lambda s: (s.created_at.isoformat(), s.subscriber_id))
-    return {"subscribers": [subscriber_view(s) for s in page], "next_cursor": next_cursor}
+    return {"subscribers": page, "next_cursor": next_cursor}

@@ -7,7 +7,6 @@ from typing import Any
 
 from lib.billing import subscribers_repository as subscribers
 from lib.billing.purchases import owned_subscriber
-from lib.billing.schemas import subscriber_view
 from lib.errors import NotFound
 from lib.http.dispatch import Call
 
@@ -17,4 +16,4 @@ def handler(call: Call) -> dict[str, Any]:
     updated = subscribers.update_subscriber(call.services.db, subscriber.subscriber_id, call.body, call.services.now())
     if updated is None:
         raise NotFound("no such subscriber", code="subscriber_not_found")
-    return {"message": "Subscriber updated", "subscriber": subscriber_view(updated)}
+    return {"message": "Subscriber updated", "subscriber": updated}

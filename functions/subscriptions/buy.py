@@ -6,7 +6,6 @@ The transaction id is the idempotency key: a replay with the same plan answers t
 from __future__ import annotations
 
 from lib.billing import purchases
-from lib.billing.schemas import contract_view
 from lib.http.dispatch import Call
 from lib.http.messages import Reply
 
@@ -15,5 +14,5 @@ def handler(call: Call) -> Reply:
     contract, created = purchases.buy(
         call.services, call.caller.user_id, call.body["plan_id"], call.body["transaction_id"]
     )
-    body = {"message": "Subscription bought", "contract": contract_view(contract, call.services.now())}
+    body = {"message": "Subscription bought", "contract": contract}
     return Reply(body, status=201 if created else 200)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from lib.billing import contracts_repository as contracts
-from lib.billing.schemas import contract_view
 from lib.http.dispatch import Call
 from lib.http.pagination import decode_time_cursor, paginate
 
@@ -16,5 +15,4 @@ def handler(call: Call) -> dict[str, Any]:
     only = None if call.caller.is_admin else call.caller.user_id
     rows = contracts.list_contracts(call.services.db, user_id=only, after=after, limit=limit + 1)
     page, next_cursor = paginate(rows, limit, lambda c: (c.created_at.isoformat(), c.contract_id))
-    now = call.services.now()
-    return {"contracts": [contract_view(c, now) for c in page], "next_cursor": next_cursor}
+    return {"contracts": page, "next_cursor": next_cursor}

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from lib.billing import purchases
-from lib.billing.schemas import contract_view
 from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> dict[str, Any]:
     contract = purchases.refund(call.services, call.caller, call.body["contract"])
-    return {"message": "Subscription refunded", "ex_contract": contract_view(contract, call.services.now())}
+    return {"message": "Subscription refunded", "ex_contract": contract}

@@ -9,7 +9,7 @@ from typing import Any
 from lib.chats.repository import DELETE_CHATS_OF_USER
 from lib.db.connection import Database, RecordExists
 from lib.db.paging import Cursor, page_rows
-from lib.db.records import new_id, record, record_key
+from lib.db.records import RecordKey, from_row, from_rows, new_id, record, record_key
 from lib.errors import Conflict, NotFound
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
@@ -39,7 +39,7 @@ ADMIN_BOOTSTRAP = record("admin_bootstrap", "once")
 
 @dataclass(frozen=True)
 class User:
-    user_id: str
+    user_id: RecordKey
     email: str
     nickname: str
     name: str
@@ -59,24 +59,6 @@ class User:
 def email_key(email: str) -> str:
     """The uniqueness key of an (already normalised) e-mail: case-insensitive as a whole."""
     return email.casefold()
-
-
-def _user(row: dict[str, Any] | None) -> User | None:
-    if not row:
-        return None
-    return User(
-        user_id=record_key(row["id"]),
-        email=row["email"],
-        nickname=row["nickname"],
-        name=row["name"],
-        surname=row["surname"],
-        role=row["role"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_login_at=row.get("last_login_at"),
-        tokens_valid_after=row.get("tokens_valid_after"),
-        password_hash=row["password_hash"],
-    )
 
 
 def _email_taken() -> Conflict:
@@ -139,18 +121,18 @@ def _insert_user(db: Database, user_id: str, content: dict[str, Any], *, claim: 
         f" {OUTBOX_STATEMENT}",
         params,
     )
-    created = _user(results[2 if claim else 1])
+    created = from_row(User, results[2 if claim else 1])
     if created is None:
         raise RuntimeError("CREATE returned no record")
     return created
 
 
 def get_user(db: Database, user_id: str) -> User | None:
-    return _user(db.one("SELECT * FROM ONLY $user", {"user": record("user", user_id)}))
+    return from_row(User, db.one("SELECT * FROM ONLY $user", {"user": record("user", user_id)}))
 
 
 def get_user_by_email(db: Database, email: str) -> User | None:
-    return _user(db.one("RETURN $guard.user.*", {"guard": record("email_guard", email_key(email))}))
+    return from_row(User, db.one("RETURN $guard.user.*", {"guard": record("email_guard", email_key(email))}))
 
 
 def load_for_token(db: Database, user_id: str, jti: str) -> tuple[User | None, bool]:
@@ -162,25 +144,26 @@ def load_for_token(db: Database, user_id: str, jti: str) -> tuple[User | None, b
             "SELECT * FROM ONLY $user; SELECT VALUE id FROM ONLY $revoked;",
             {"user": record("user", user_id), "revoked": record("revoked_token", jti)},
         )
-        return _user(user), revoked is not None
+        return from_row(User, user), revoked is not None
 
     return db.memo.load(user_id, jti, load)
 
 
 def list_users(db: Database, *, after: Cursor | None, limit: int) -> list[User]:
     """Users in registration order, strictly after the (created_at, user_id) cursor."""
-    return [u for u in map(_user, page_rows(db, "user", after=after, limit=limit)) if u is not None]
+    return from_rows(User, page_rows(db, "user", after=after, limit=limit))
 
 
 def update_field(db: Database, user_id: str, name: str, value: str, now: dt.datetime) -> tuple[str, User]:
     """Set one profile field; return the old value and the updated user. Raises NotFound."""
     if name not in PROFILE_FIELDS:
         raise ValueError(f"not a profile field: {name}")
-    before = _user(
+    before = from_row(
+        User,
         db.one(
             f"UPDATE ONLY $user SET {name} = $value, updated_at = $now RETURN BEFORE",  # noqa: S608 - whitelisted
             {"user": record("user", user_id), "value": value, "now": now},
-        )
+        ),
     )
     db.memo.invalidate(user_id)
     if before is None:
@@ -314,4 +297,4 @@ def bootstrap_admin(db: Database, email: str, now: dt.datetime) -> User | None:
         return None
     finally:
         db.memo.invalidate(user_id)
-    return _user(results[0])
+    return from_row(User, results[0])

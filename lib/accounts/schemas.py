@@ -6,9 +6,10 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
+from lib.accounts.repository import User
 from lib.accounts.rules import normalize_email
 from lib.auth import passwords
-from lib.http.schemas import Email, Message, StrictSchema, Text, change_out, page_out
+from lib.http.schemas import Email, Message, StrictSchema, Text, change_out, page_out, record_out
 
 __all__ = [
     "ChangeEmailIn",
@@ -101,30 +102,34 @@ class ChangePasswordIn(StrictSchema):
     current_password = CurrentPassword(metadata={"description": "required unless an admin acts on another user"})
 
 
-class UserOut(StrictSchema):
-    user_id = fields.String(required=True)
-    nickname = fields.String(required=True)
-    name = fields.String(required=True)
-    surname = fields.String(required=True)
-    email = fields.String(required=True)
+UserOut = record_out("UserOut", User, "user_id nickname name surname email")
 
 
 class SubscriptionOut(StrictSchema):
+    """The contract running now, as a profile shows it (declared, not read off the billing
+    record's class: only the two profile functions load billing)."""
+
     plan_id = fields.String(required=True)
     contract_id = fields.String(required=True)
     ends_at = fields.DateTime(required=True)
 
 
-class MetadataOut(StrictSchema):
-    role = fields.String(required=True, metadata={"enum": ["user", "admin"]})
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
-    last_login_at = fields.DateTime(allow_none=True)
-    subscription = fields.Nested(SubscriptionOut, allow_none=True)
+MetadataOut = record_out(
+    "MetadataOut",
+    User,
+    "role created_at updated_at last_login_at subscription",
+    role=fields.String(required=True, metadata={"enum": ["user", "admin"]}),
+    last_login_at=fields.DateTime(allow_none=True),
+    subscription=fields.Nested(SubscriptionOut, allow_none=True),
+)
 
 
-class ProfileOut(UserOut):
-    metadata = fields.Nested(MetadataOut, required=True)
+ProfileOut = record_out(
+    "ProfileOut",
+    User,
+    "user_id nickname name surname email metadata",
+    metadata=fields.Nested(MetadataOut, required=True),
+)
 
 
 class RegisterOut(StrictSchema):

@@ -17,7 +17,7 @@ from lib.billing.periods import Period, RefundPlan
 from lib.billing.subscribers_repository import Subscriber, new_subscriber_content
 from lib.db.connection import Database
 from lib.db.paging import Cursor, page_rows
-from lib.db.records import record, record_key
+from lib.db.records import LinkKey, RecordKey, from_row, from_rows, record
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
 __all__ = [
@@ -40,8 +40,8 @@ IF array::len($head) = 0 { THROW 'kiroshi:stale' };
 
 @dataclass(frozen=True)
 class Contract:
-    contract_id: str
-    user_id: str
+    contract_id: RecordKey
+    user_id: LinkKey
     plan_id: str
     plan_title: str
     transaction_id: str
@@ -73,31 +73,8 @@ def contract_key(transaction_id: str) -> str:
     return hashlib.sha256(transaction_id.encode()).hexdigest()[:32]
 
 
-def _contract(row: dict[str, Any] | None) -> Contract | None:
-    if not row:
-        return None
-    models = row.get("models")
-    return Contract(
-        contract_id=record_key(row["id"]),
-        user_id=record_key(row["user"]),
-        plan_id=row["plan_id"],
-        plan_title=row["plan_title"],
-        transaction_id=row["transaction_id"],
-        price_minor=row["price_minor"],
-        currency=row["currency"],
-        duration_days=row["duration_days"],
-        models=tuple(models) if models is not None else None,
-        token_quota=row.get("token_quota"),
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        refunded_at=row.get("refunded_at"),
-        refund_minor=row.get("refund_minor"),
-        created_at=row["created_at"],
-    )
-
-
 def get_contract(db: Database, contract_id: str) -> Contract | None:
-    return _contract(db.one("SELECT * FROM ONLY $c", {"c": record("contract", contract_id)}))
+    return from_row(Contract, db.one("SELECT * FROM ONLY $c", {"c": record("contract", contract_id)}))
 
 
 def find_purchase(db: Database, transaction_id: str) -> tuple[Contract | None, bool]:
@@ -108,7 +85,7 @@ def find_purchase(db: Database, transaction_id: str) -> tuple[Contract | None, b
         "SELECT * FROM ONLY $contract; RETURN record::exists($tombstone);",
         {"contract": record("contract", key), "tombstone": record("transaction_tombstone", key)},
     )
-    return _contract(row), bool(accepted)
+    return from_row(Contract, row), bool(accepted)
 
 
 def list_contracts(db: Database, *, user_id: str | None, after: Cursor | None, limit: int) -> list[Contract]:
@@ -123,7 +100,7 @@ def list_contracts(db: Database, *, user_id: str | None, after: Cursor | None, l
         where=("user = $user",) if own else (),
         params={"user": record("user", user_id or "")},
     )
-    return [c for c in map(_contract, rows) if c is not None]
+    return from_rows(Contract, rows)
 
 
 def live_contracts(db: Database, user_id: str, now: dt.datetime) -> list[Contract]:
@@ -134,7 +111,7 @@ def live_contracts(db: Database, user_id: str, now: dt.datetime) -> list[Contrac
             "SELECT * FROM contract WHERE user = $user AND refunded_at IS NONE AND ends_at > $now ORDER BY starts_at",
             {"user": record("user", user_id), "now": now},
         )
-        return [c for c in map(_contract, rows or []) if c is not None]
+        return from_rows(Contract, rows)
 
     live = db.memo.load(user_id, "live_contracts", load)
     return [c for c in live if c.ends_at > now] if live else []
@@ -185,7 +162,7 @@ def insert_contract(
         rows = db.transaction(sql, params)
     finally:
         db.memo.invalidate(user_id)
-    created = _contract(rows[-2])
+    created = from_row(Contract, rows[-2])
     if created is None:
         raise RuntimeError("CREATE returned no contract")
     return created

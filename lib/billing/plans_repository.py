@@ -8,7 +8,7 @@ from typing import Any
 
 from lib.db.connection import Database
 from lib.db.paging import Cursor, page_rows
-from lib.db.records import new_id, record, record_key
+from lib.db.records import RecordKey, from_row, from_rows, new_id, record
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
 __all__ = ["Plan", "create_plan", "get_plan", "list_plans", "remove_plan", "update_plan"]
@@ -18,7 +18,7 @@ EDITABLE = ("title", "description", "price_minor", "currency", "duration_days", 
 
 @dataclass(frozen=True)
 class Plan:
-    plan_id: str
+    plan_id: RecordKey
     title: str
     description: str
     price_minor: int
@@ -29,25 +29,6 @@ class Plan:
     status: str  # active | archived
     created_at: dt.datetime
     updated_at: dt.datetime
-
-
-def _plan(row: dict[str, Any] | None) -> Plan | None:
-    if not row:
-        return None
-    models = row.get("models")
-    return Plan(
-        plan_id=record_key(row["id"]),
-        title=row["title"],
-        description=row["description"],
-        price_minor=row["price_minor"],
-        currency=row["currency"],
-        duration_days=row["duration_days"],
-        models=tuple(models) if models is not None else None,
-        token_quota=row.get("token_quota"),
-        status=row["status"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
 
 
 def _content(fields: dict[str, Any]) -> dict[str, Any]:
@@ -64,20 +45,20 @@ def create_plan(db: Database, fields: dict[str, Any], now: dt.datetime) -> Plan:
         f"CREATE ONLY $plan CONTENT $content; {OUTBOX_STATEMENT}",
         {"plan": record("plan", plan_id), "content": content, **outbox_params("plan.created", {"plan_id": plan_id})},
     )
-    created = _plan(rows[0])
+    created = from_row(Plan, rows[0])
     if created is None:
         raise RuntimeError("CREATE returned no plan")
     return created
 
 
 def get_plan(db: Database, plan_id: str) -> Plan | None:
-    return _plan(db.one("SELECT * FROM ONLY $plan", {"plan": record("plan", plan_id)}))
+    return from_row(Plan, db.one("SELECT * FROM ONLY $plan", {"plan": record("plan", plan_id)}))
 
 
 def list_plans(db: Database, *, after: Cursor | None, limit: int, archived: bool) -> list[Plan]:
     """Plans in creation order after the cursor; archived ones only when asked."""
     rows = page_rows(db, "plan", after=after, limit=limit, where=() if archived else ("status = 'active'",))
-    return [p for p in map(_plan, rows) if p is not None]
+    return from_rows(Plan, rows)
 
 
 def update_plan(db: Database, plan_id: str, fields: dict[str, Any], now: dt.datetime) -> Plan | None:
@@ -87,7 +68,7 @@ def update_plan(db: Database, plan_id: str, fields: dict[str, Any], now: dt.date
         f"UPDATE $plan MERGE $changes RETURN AFTER; {OUTBOX_STATEMENT}",
         {"plan": record("plan", plan_id), "changes": changes, **outbox_params("plan.updated", {"plan_id": plan_id})},
     )
-    return _plan(rows[0][0]) if rows[0] else None
+    return from_row(Plan, rows[0][0]) if rows[0] else None
 
 
 def remove_plan(db: Database, plan_id: str, now: dt.datetime) -> tuple[str, Plan] | None:

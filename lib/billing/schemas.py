@@ -1,5 +1,5 @@
-"""Schemas of plans, subscribers, purchases, refunds and contracts, and how their records look in
-answers (decimal prices, computed status)."""
+"""Schemas of plans, subscribers, purchases, refunds and contracts; answers read the records
+(decimal prices from minor units and a contract's status as of now are computed fields)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from lib.billing.contracts_repository import Contract
 from lib.billing.money import MINOR_UNITS, format_minor
 from lib.billing.plans_repository import Plan
 from lib.billing.subscribers_repository import Subscriber
-from lib.http.schemas import Email, StrictBoolean, StrictSchema, Text, page_out, reply_out
+from lib.http.schemas import Computed, Email, StrictBoolean, StrictSchema, Text, page_out, record_out, reply_out
 
 __all__ = [
     "BuyIn",
@@ -22,6 +22,7 @@ __all__ = [
     "ContractOut",
     "ContractsPageOut",
     "MoneySchema",
+    "PatchSchema",
     "PlanIn",
     "PlanOut",
     "PlanPatchIn",
@@ -34,9 +35,6 @@ __all__ = [
     "SubscriberPatchIn",
     "SubscriberReplyOut",
     "SubscribersPageOut",
-    "contract_view",
-    "plan_view",
-    "subscriber_view",
 ]
 
 MAX_PRICE = Decimal(10_000_000)
@@ -78,6 +76,35 @@ class ContractRef(fields.Field):  # type: ignore[type-arg]
         if not isinstance(value, str) or not 1 <= len(value) <= 64:
             raise ValidationError("must be a contract id or a contract object with its contract_id")
         return value
+
+
+class MinorAmount(Computed, fields.Raw):
+    """An amount held in minor units (the field's `attribute`), shown as the JSON number of its
+    record's currency (9.99 USD, 1000 JPY); null stays null."""
+
+    def compute(self, record: Any, now: dt.datetime | None) -> int | float | None:
+        minor = getattr(record, self.attribute or "")
+        return format_minor(minor, record.currency) if minor is not None else None
+
+
+class ContractStatus(Computed, fields.String):
+    """A contract's status as of the answer's instant."""
+
+    uses_now = True
+
+    def compute(self, record: Contract, now: dt.datetime | None) -> str:
+        if now is None:
+            raise TypeError("a contract's status needs the answer's instant")
+        return record.status(now)
+
+
+class PatchSchema(StrictSchema):
+    """A PATCH body: any subset of its fields, but at least one."""
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("name at least one field to change", "_body")
 
 
 class MoneySchema(StrictSchema):
@@ -125,25 +152,18 @@ PlanIn = MoneySchema.from_dict(_plan_fields(required=True), name="PlanIn")
 _PlanPatchBase = MoneySchema.from_dict(_plan_fields(required=False), name="PlanPatchBase")
 
 
-class PlanPatchIn(_PlanPatchBase):  # type: ignore[valid-type,misc]
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
-        if not data:
-            raise ValidationError("name at least one field to change", "_body")
+class PlanPatchIn(_PlanPatchBase, PatchSchema):  # type: ignore[valid-type,misc]
+    """Any subset of PlanIn's fields, but at least one."""
 
 
-class PlanOut(StrictSchema):
-    plan_id = fields.String(required=True)
-    price = fields.Raw(required=True, metadata={"type": "number"})
-    currency = fields.String(required=True)
-    duration = fields.Integer(required=True, metadata={"description": "days"})
-    title = fields.String(required=True)
-    description = fields.String(required=True)
-    models = fields.List(fields.String(), allow_none=True, required=True)
-    token_quota = fields.Integer(allow_none=True, required=True)
-    status = fields.String(required=True, metadata={"enum": ["active", "archived"]})
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
+PlanOut = record_out(
+    "PlanOut",
+    Plan,
+    "plan_id price currency duration title description models token_quota status created_at updated_at",
+    price=MinorAmount(attribute="price_minor", required=True, metadata={"type": "number"}),
+    duration=fields.Integer(attribute="duration_days", required=True, metadata={"description": "days"}),
+    status=fields.String(required=True, metadata={"enum": ["active", "archived"]}),
+)
 
 
 PlanReplyOut = reply_out("PlanReplyOut", "plan", PlanOut)
@@ -158,26 +178,17 @@ class SubscriberIn(StrictSchema):
     billing_email = Email(allow_none=True)
 
 
-class SubscriberPatchIn(StrictSchema):
+class SubscriberPatchIn(PatchSchema):
     auto_renew = StrictBoolean()
     billing_email = Email(allow_none=True)
 
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
-        if not data:
-            raise ValidationError("name at least one field to change", "_body")
 
-
-class SubscriberOut(StrictSchema):
-    subscriber_id = fields.String(required=True)
-    user_id = fields.String(required=True)
-    auto_renew = StrictBoolean(required=True)
-    billing_email = fields.String(allow_none=True, required=True)
-    paid_until = fields.DateTime(
-        allow_none=True, required=True, metadata={"description": "end of the last paid period"}
-    )
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
+SubscriberOut = record_out(
+    "SubscriberOut",
+    Subscriber,
+    "subscriber_id user_id auto_renew billing_email paid_until created_at updated_at",
+    paid_until=fields.DateTime(allow_none=True, required=True, metadata={"description": "end of the last paid period"}),
+)
 
 
 SubscriberReplyOut = reply_out("SubscriberReplyOut", "subscriber", SubscriberOut)
@@ -225,21 +236,16 @@ class RefundIn(StrictSchema):
         return {"contract": data.get("contract", data.get("contract_id"))}
 
 
-class ContractOut(StrictSchema):
-    contract_id = fields.String(required=True)
-    user_id = fields.String(required=True)
-    plan_id = fields.String(required=True)
-    plan_title = fields.String(required=True)
-    transaction_id = fields.String(required=True)
-    price = fields.Raw(required=True, metadata={"type": "number"})
-    currency = fields.String(required=True)
-    duration = fields.Integer(required=True, metadata={"description": "days"})
-    starts_at = fields.DateTime(required=True)
-    ends_at = fields.DateTime(required=True)
-    status = fields.String(required=True, metadata={"enum": ["scheduled", "active", "expired", "refunded"]})
-    created_at = fields.DateTime(required=True)
-    refunded_at = fields.DateTime(allow_none=True, required=True)
-    refund_amount = fields.Raw(allow_none=True, required=True, metadata={"type": "number"})
+ContractOut = record_out(
+    "ContractOut",
+    Contract,
+    "contract_id user_id plan_id plan_title transaction_id price currency duration starts_at ends_at status"
+    " created_at refunded_at refund_amount",
+    price=MinorAmount(attribute="price_minor", required=True, metadata={"type": "number"}),
+    duration=fields.Integer(attribute="duration_days", required=True, metadata={"description": "days"}),
+    status=ContractStatus(required=True, metadata={"enum": ["scheduled", "active", "expired", "refunded"]}),
+    refund_amount=MinorAmount(attribute="refund_minor", allow_none=True, required=True, metadata={"type": "number"}),
+)
 
 
 BuyOut = reply_out("BuyOut", "contract", ContractOut)
@@ -249,51 +255,3 @@ RefundOut = reply_out("RefundOut", "ex_contract", ContractOut)
 
 
 ContractsPageOut = page_out("ContractsPageOut", "contracts", ContractOut)
-
-
-def plan_view(plan: Plan) -> dict[str, Any]:
-    return {
-        "plan_id": plan.plan_id,
-        "price": format_minor(plan.price_minor, plan.currency),
-        "currency": plan.currency,
-        "duration": plan.duration_days,
-        "title": plan.title,
-        "description": plan.description,
-        "models": list(plan.models) if plan.models is not None else None,
-        "token_quota": plan.token_quota,
-        "status": plan.status,
-        "created_at": plan.created_at,
-        "updated_at": plan.updated_at,
-    }
-
-
-def subscriber_view(subscriber: Subscriber) -> dict[str, Any]:
-    return {
-        "subscriber_id": subscriber.subscriber_id,
-        "user_id": subscriber.user_id,
-        "auto_renew": subscriber.auto_renew,
-        "billing_email": subscriber.billing_email,
-        "paid_until": subscriber.paid_until,
-        "created_at": subscriber.created_at,
-        "updated_at": subscriber.updated_at,
-    }
-
-
-def contract_view(contract: Contract, now: dt.datetime) -> dict[str, Any]:
-    refund = contract.refund_minor
-    return {
-        "contract_id": contract.contract_id,
-        "user_id": contract.user_id,
-        "plan_id": contract.plan_id,
-        "plan_title": contract.plan_title,
-        "transaction_id": contract.transaction_id,
-        "price": format_minor(contract.price_minor, contract.currency),
-        "currency": contract.currency,
-        "duration": contract.duration_days,
-        "starts_at": contract.starts_at,
-        "ends_at": contract.ends_at,
-        "status": contract.status(now),
-        "created_at": contract.created_at,
-        "refunded_at": contract.refunded_at,
-        "refund_amount": format_minor(refund, contract.currency) if refund is not None else None,
-    }

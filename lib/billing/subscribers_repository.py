@@ -8,7 +8,7 @@ from typing import Any
 
 from lib.db.connection import Database, RecordExists
 from lib.db.paging import Cursor, page_rows
-from lib.db.records import record, record_key
+from lib.db.records import LinkKey, RecordKey, from_row, from_rows, record
 from lib.errors import Conflict
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
@@ -26,29 +26,14 @@ LIVE_CONTRACTS = "count(SELECT id FROM contract WHERE user = $user AND refunded_
 
 @dataclass(frozen=True)
 class Subscriber:
-    subscriber_id: str
-    user_id: str
+    subscriber_id: RecordKey
+    user_id: LinkKey
     auto_renew: bool
     billing_email: str | None
     paid_until: dt.datetime | None
     version: int
     created_at: dt.datetime
     updated_at: dt.datetime
-
-
-def _subscriber(row: dict[str, Any] | None) -> Subscriber | None:
-    if not row:
-        return None
-    return Subscriber(
-        subscriber_id=record_key(row["id"]),
-        user_id=record_key(row["user"]),
-        auto_renew=row["auto_renew"],
-        billing_email=row.get("billing_email"),
-        paid_until=row.get("paid_until"),
-        version=row["version"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
 
 
 def new_subscriber_content(user_id: str, now: dt.datetime, **fields: Any) -> dict[str, Any]:
@@ -63,7 +48,7 @@ def new_subscriber_content(user_id: str, now: dt.datetime, **fields: Any) -> dic
 
 
 def get_subscriber(db: Database, subscriber_id: str) -> Subscriber | None:
-    return _subscriber(db.one("SELECT * FROM ONLY $s", {"s": record("subscriber", subscriber_id)}))
+    return from_row(Subscriber, db.one("SELECT * FROM ONLY $s", {"s": record("subscriber", subscriber_id)}))
 
 
 def create_subscriber(db: Database, user_id: str, fields: dict[str, Any], now: dt.datetime) -> Subscriber:
@@ -79,7 +64,7 @@ def create_subscriber(db: Database, user_id: str, fields: dict[str, Any], now: d
         )
     except RecordExists:
         raise Conflict("this user is a subscriber already", code="subscriber_exists") from None
-    created = _subscriber(rows[0])
+    created = from_row(Subscriber, rows[0])
     if created is None:
         raise RuntimeError("CREATE returned no subscriber")
     return created
@@ -96,7 +81,7 @@ def list_subscribers(db: Database, *, user_id: str | None, after: Cursor | None,
         where=("id = $only",) if only else (),
         params={"only": record("subscriber", user_id or "")},
     )
-    return [s for s in map(_subscriber, rows) if s is not None]
+    return from_rows(Subscriber, rows)
 
 
 def update_subscriber(db: Database, subscriber_id: str, fields: dict[str, Any], now: dt.datetime) -> Subscriber | None:
@@ -109,7 +94,7 @@ def update_subscriber(db: Database, subscriber_id: str, fields: dict[str, Any], 
             **outbox_params("subscriber.updated", {"subscriber_id": subscriber_id}),
         },
     )
-    return _subscriber(rows[0][0]) if rows[0] else None
+    return from_row(Subscriber, rows[0][0]) if rows[0] else None
 
 
 def delete_subscriber(db: Database, subscriber: Subscriber, now: dt.datetime) -> None:

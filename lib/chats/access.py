@@ -1,4 +1,5 @@
-"""Who may open a chat session: a JWT or a single-use ticket, for one's own existing chat."""
+"""Who may open a chat session: a JWT or a single-use ticket, for one's own existing chat; and
+which session token may resume it."""
 
 from __future__ import annotations
 
@@ -16,10 +17,20 @@ from lib.http import json
 if TYPE_CHECKING:
     from lib.services import Services
 
-__all__ = ["TICKET_PREFIX", "TICKET_SECONDS", "issue_ticket", "owned_chat", "socket_principal"]
+__all__ = [
+    "SESSION_SECONDS",
+    "TICKET_PREFIX",
+    "TICKET_SECONDS",
+    "issue_ticket",
+    "owned_chat",
+    "remember_session",
+    "resumable_session",
+    "socket_principal",
+]
 
 TICKET_PREFIX = "kt_"
 TICKET_SECONDS = 60
+SESSION_SECONDS = 3600
 
 
 def owned_chat(services: Services, user_id: str, chat_id: str) -> Chat:
@@ -59,3 +70,14 @@ def socket_principal(services: Services, auth_token: str, user_id: str, chat_id:
     if principal.user_id != user_id:
         raise Forbidden("a session is only for the chat's own user")
     return principal
+
+
+def remember_session(services: Services, session_token: str, user_id: str, chat_id: str) -> None:
+    """Let `session_token` resume this user's chat for SESSION_SECONDS (on any instance)."""
+    services.cache.set(f"chat-session:{session_token}", f"{user_id}|{chat_id}", SESSION_SECONDS)
+
+
+def resumable_session(services: Services, session_token: str, user_id: str, chat_id: str) -> str | None:
+    """`session_token` if it names this user's chat (so it may resume), else None."""
+    owner = services.cache.get(f"chat-session:{session_token}") if session_token else None
+    return session_token if owner == f"{user_id}|{chat_id}" else None

@@ -26,6 +26,7 @@ from lib.auth.throttle import Throttle
 from lib.auth.tokens import TokenClaims
 from lib.billing.entitlements import entitlements_for
 from lib.chats import repository as chats
+from lib.chats.access import remember_session
 from lib.chats.connections import Connection, ReplyJob, Transport, error_frame, frame
 from lib.chats.frames import CLIENT_FRAMES, UNKNOWN_TYPE_MESSAGE
 from lib.chats.history import HISTORY_LIMIT, TurnCache, context_messages, text_bound, tokens_bound, weighed
@@ -48,7 +49,6 @@ log = logging.getLogger("kiroshi.chat")
 
 CLOSE_REVOKED = 4401
 CLOSE_GOING_AWAY = 1001
-SESSION_SECONDS = 3600
 RUNNING_TTL_SECONDS = 15 * 60  # bounds a "reply in progress" mark left by a crashed instance
 RESUME_GRACE_SECONDS = 60
 
@@ -93,18 +93,13 @@ class ChatEngine:
     def socket_count(self, user_id: str) -> int:
         return len(self.connections.get(user_id, ()))
 
-    def resume_token(self, session_token: str, user_id: str, chat_id: str) -> str | None:
-        """The session token if it names this user's chat (so it may resume), else None."""
-        owner = self.services.cache.get(f"chat-session:{session_token}") if session_token else None
-        return session_token if owner == f"{user_id}|{chat_id}" else None
-
     async def open(
         self, claims: TokenClaims, chat: Chat, transport: Transport, session_token: str | None, last_index: int
     ) -> Connection:
         """Register the socket, send the `session` frame, and when resuming, replay what the
         client missed of a reply in progress (from `last_index` + 1) before the live rest."""
         token = session_token or secrets.token_urlsafe(24)
-        self.services.cache.set(f"chat-session:{token}", f"{claims.user_id}|{chat.chat_id}", SESSION_SECONDS)
+        remember_session(self.services, token, claims.user_id, chat.chat_id)
         connection = self.attach(claims, chat, transport, token)
         await connection.send(frame(type="session", session_token=token))
         job = self.jobs.get(chat.chat_id)

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from lib.db.connection import Database
 from lib.db.group_commit import Write
 from lib.db.paging import Cursor, page_rows
-from lib.db.records import new_id, record, record_key
+from lib.db.records import LinkKey, RecordKey, from_row, from_rows, new_id, record
 
 __all__ = [
     "DELETE_CHATS_OF_USER",
@@ -47,8 +46,8 @@ DELETE_CHATS_OF_USER = (
 
 @dataclass(frozen=True)
 class Chat:
-    chat_id: str
-    user_id: str
+    chat_id: RecordKey
+    user_id: LinkKey
     model: str
     title: str
     message_count: int
@@ -58,37 +57,12 @@ class Chat:
 
 @dataclass(frozen=True)
 class Message:
-    message_id: str
+    message_id: RecordKey
     role: str
     content: str
     status: str
     usage: dict[str, int] | None
     created_at: dt.datetime
-
-
-def _chat(row: dict[str, Any] | None) -> Chat | None:
-    if not row:
-        return None
-    return Chat(
-        chat_id=record_key(row["id"]),
-        user_id=record_key(row["user"]),
-        model=row["model"],
-        title=row["title"],
-        message_count=row["message_count"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _message(row: dict[str, Any]) -> Message:
-    return Message(
-        message_id=record_key(row["id"]),
-        role=row["role"],
-        content=row["content"],
-        status=row["status"],
-        usage=row.get("usage"),
-        created_at=row["created_at"],
-    )
 
 
 def create_chat(db: Database, user_id: str, model: str, now: dt.datetime) -> Chat:
@@ -98,14 +72,14 @@ def create_chat(db: Database, user_id: str, model: str, now: dt.datetime) -> Cha
         "created_at: $now, updated_at: $now}",
         {"chat": record("chat", chat_id), "user": record("user", user_id), "model": model, "now": now},
     )
-    chat = _chat(row)
+    chat = from_row(Chat, row)
     if chat is None:
         raise RuntimeError("CREATE returned no chat")
     return chat
 
 
 def get_chat(db: Database, chat_id: str) -> Chat | None:
-    return _chat(db.one("SELECT * FROM ONLY $chat", {"chat": record("chat", chat_id)}))
+    return from_row(Chat, db.one("SELECT * FROM ONLY $chat", {"chat": record("chat", chat_id)}))
 
 
 def list_chats(db: Database, user_id: str, *, after: Cursor | None, limit: int) -> list[Chat]:
@@ -119,7 +93,7 @@ def list_chats(db: Database, user_id: str, *, after: Cursor | None, limit: int) 
         where=("user = $user",),
         params={"user": record("user", user_id)},
     )
-    return [c for c in map(_chat, rows) if c is not None]
+    return from_rows(Chat, rows)
 
 
 def rename_chat(db: Database, chat_id: str, title: str, now: dt.datetime) -> Chat | None:
@@ -127,7 +101,7 @@ def rename_chat(db: Database, chat_id: str, title: str, now: dt.datetime) -> Cha
         "UPDATE $chat SET title = $title, updated_at = $now RETURN AFTER",
         {"chat": record("chat", chat_id), "title": title, "now": now},
     )
-    return _chat(rows[0]) if rows else None
+    return from_row(Chat, rows[0]) if rows else None
 
 
 def delete_chat(db: Database, chat_id: str) -> None:
@@ -136,7 +110,7 @@ def delete_chat(db: Database, chat_id: str) -> None:
 
 def get_messages(db: Database, chat_id: str) -> list[Message]:
     rows = db.one("SELECT * FROM message WHERE chat = $chat ORDER BY seq", {"chat": record("chat", chat_id)})
-    return [_message(r) for r in rows or []]
+    return from_rows(Message, rows)
 
 
 def recent_turns(db: Database, chat_id: str, limit: int) -> tuple[int, list[dict[str, str]]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from lib.http.schemas import StrictSchema, Text, page_out, reply_out
+from lib.chats.repository import Chat, Message
+from lib.http.schemas import StrictSchema, Text, page_out, record_out, reply_out
 
 __all__ = [
     "ChatCreatedOut",
@@ -22,17 +23,15 @@ class ChatIn(StrictSchema):
     model = fields.String(required=True, validate=validate.Length(1, 128))
 
 
-class ChatCreatedOut(StrictSchema):
-    chat_id = fields.String(required=True)
+ChatCreatedOut = record_out("ChatCreatedOut", Chat, "chat_id")
 
 
-class ChatSummaryOut(StrictSchema):
-    chat_id = fields.String(required=True)
-    model = fields.String(required=True)
-    title = fields.String(required=True, metadata={"description": "set from the first message; PATCH renames"})
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
-    message_count = fields.Integer(required=True)
+ChatSummaryOut = record_out(
+    "ChatSummaryOut",
+    Chat,
+    "chat_id model title created_at updated_at message_count",
+    title=fields.String(required=True, metadata={"description": "set from the first message; PATCH renames"}),
+)
 
 
 ChatsPageOut = page_out("ChatsPageOut", "chats", ChatSummaryOut)
@@ -43,25 +42,25 @@ class UsageOut(StrictSchema):
     completion_tokens = fields.Integer(required=True)
 
 
-class MessageOut(StrictSchema):
-    message_id = fields.String(required=True)
-    role = fields.String(required=True, metadata={"enum": ["user", "assistant"]})
-    content = fields.String(required=True)
-    status = fields.String(
+MessageOut = record_out(
+    "MessageOut",
+    Message,
+    "message_id role content status created_at usage",
+    role=fields.String(required=True, metadata={"enum": ["user", "assistant"]}),
+    status=fields.String(
         required=True,
         metadata={"enum": ["complete", "stopped", "error"], "description": "how an assistant reply ended"},
-    )
-    created_at = fields.DateTime(required=True)
-    usage = fields.Nested(UsageOut, allow_none=True, required=True)
+    ),
+    usage=fields.Nested(UsageOut, allow_none=True, required=True),
+)
 
 
-class ChatOut(StrictSchema):
-    chat_id = fields.String(required=True)
-    model = fields.String(required=True)
-    title = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
-    updated_at = fields.DateTime(required=True)
-    messages = fields.List(fields.Nested(MessageOut), required=True)
+ChatOut = record_out(
+    "ChatOut",
+    Chat,
+    "chat_id model title created_at updated_at messages",
+    messages=fields.List(fields.Nested(MessageOut), required=True),
+)
 
 
 class RenameIn(StrictSchema):

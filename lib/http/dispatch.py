@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,14 +157,17 @@ def _validated(route: Route, kind: str, data: Any) -> dict[str, Any]:
         raise UnprocessableContent(f"invalid fields: {fields}", errors=errors) from None
 
 
-def _json(route: Route, value: Any) -> bytes:
-    shape = route.shape
-    return json.dumps(shape(value) if shape is not None else value)
+def _json(route: Route, value: Any, call: Call) -> bytes:
+    shape: Callable[..., Any] | None = route.shape  # it reads the clock only for a field computed as of now
+    return json.dumps(shape(value, call.services.clock) if shape is not None else value)
 
 
-def _answer(route: Route, result: Any, request_id: str) -> HttpResponse:
+def _answer(route: Route, result: Any, call: Call) -> HttpResponse:
+    request_id = call.request_id
     if not isinstance(result, Reply):  # most answers: JSON with the route's status
-        return HttpResponse(route.status, _json(route, result), {"x-request-id": request_id, "content-type": JSON_TYPE})
+        return HttpResponse(
+            route.status, _json(route, result, call), {"x-request-id": request_id, "content-type": JSON_TYPE}
+        )
     headers = {"x-request-id": request_id, **{k.lower(): v for k, v in result.headers.items()}}
     if isinstance(result.body, AsyncIterator):
         headers["content-type"] = result.content_type or "text/event-stream"
@@ -174,7 +177,7 @@ def _answer(route: Route, result: Any, request_id: str) -> HttpResponse:
         body = result.body if isinstance(result.body, bytes) else str(result.body).encode()
     else:
         headers["content-type"] = JSON_TYPE
-        body = _json(route, result.body)
+        body = _json(route, result.body, call)
     return HttpResponse(result.status or route.status, body, headers)
 
 
@@ -239,14 +242,15 @@ def dispatch(route: Route, path: Mapping[str, str], request: HttpRequest, servic
     """Serve one request for a matched route. Never raises.
 
     A coroutine route runs on the background loop, its stream (if any) read to the end: sync
-    front doors answer it whole.
+    front doors answer it whole. A route's first request imports its handler (inside the `try`:
+    a handler that cannot be imported is a logged 500 problem answer, as any failure).
     """
-    if route.asynchronous:
-        return run_coroutine(_buffered(dispatch_async(route, path, request, services)))
     started, request_id, call = time.perf_counter(), request_id_of(request), None
     try:
+        if route.asynchronous:
+            return run_coroutine(_buffered(dispatch_async(route, path, request, services)))
         call = _call(route, path, request, services, request_id)
-        response = _answer(route, route.handler(call), request_id)
+        response = _answer(route, route.handler(call), call)
     except Exception as error:  # the one place that turns any failure into a problem answer
         response = _failed(route, error, request_id)
     if take_written():  # only requests that wrote an event relay (a relay is a database query)
@@ -262,7 +266,7 @@ async def dispatch_async(
     started, request_id, call = time.perf_counter(), request_id_of(request), None
     try:
         call = _call(route, path, request, services, request_id)
-        response = _answer(route, await route.handler(call), request_id)
+        response = _answer(route, await route.handler(call), call)
     except Exception as error:  # the one place that turns any failure into a problem answer
         response = _failed(route, error, request_id)
     _done(call, request, route, response, started, request_id)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import NotFound as WerkzeugNotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, MapAdapter, Rule
 
 from lib.auth.policies import Auth
 from lib.errors import MethodNotAllowed, NotFound
@@ -37,7 +39,6 @@ class Route:
     errors: tuple[int, ...] = ()
     also: tuple[int, ...] = ()  # other success statuses with the same answer (a replayed purchase: 200)
     websocket: bool = False  # a long-lived WebSocket function (the runner upgrades it)
-    asynchronous: bool = False  # `async def handler`: awaited on the runner's loop (model calls)
     error_shape: Literal["problem", "openai"] = "problem"  # "openai": `{"error": {...}}` as OpenAI's SDKs read it
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -62,6 +63,12 @@ class Route:
     def handler(self) -> Callable[..., Any]:
         """The endpoint's handler, imported on first use."""
         return importlib.import_module(self.module).handler  # type: ignore[no-any-return]
+
+    @functools.cached_property
+    def asynchronous(self) -> bool:
+        """Whether the handler is `async def` (it awaits the model): the dispatch awaits it on a loop.
+        Read when the route is first dispatched, which imports the handler, as the call would."""
+        return inspect.iscoroutinefunction(self.handler)
 
     def schema_class(self, kind: str) -> type[Schema] | None:
         """The class of the route's `body`, `out` or `query` schema, imported on first use."""
@@ -88,17 +95,28 @@ class Route:
 
 
 class Router:
+    """Matches paths to routes. Paths without parameters answer from a dict; werkzeug's map, which
+    decides everything else, is compiled on the first request that needs it (~17 ms for the whole
+    table): a function whose path is static never builds it, and loading main.py builds none."""
+
     def __init__(self, routes: Sequence[Route]) -> None:
         self.routes = {route.name: route for route in routes}
-        self._map = Map(
-            [Rule(r.rule, endpoint=r.name, methods=[r.method]) for r in routes],
-            strict_slashes=True,
-            merge_slashes=False,
-        )
-        self._adapter = self._map.bind("kiroshi")
-        # Paths without parameters answer from a dict; werkzeug decides everything else.
+        self._listed = tuple(routes)  # a name may come twice, at two paths (a Cloud Function's root)
         self._static = {(r.method, r.path): r for r in routes if "{" not in r.path}
         self._static |= {("HEAD", path): r for (method, path), r in self._static.items() if method == "GET"}
+
+    @functools.cached_property
+    def _adapter(self) -> MapAdapter:
+        rules = [Rule(r.rule, endpoint=r.name, methods=[r.method]) for r in self._listed]  # a Rule binds to one Map
+        return Map(rules, strict_slashes=True, merge_slashes=False).bind("kiroshi")
+
+    def named(self, name: str) -> Route:
+        """The route called `name` (`users.register`). Raises LookupError naming the closest ones."""
+        route = self.routes.get(name)
+        if route is None:
+            close = difflib.get_close_matches(name, self.routes, n=3) or sorted(self.routes)
+            raise LookupError(f"no route is named {name!r}; did you mean {', '.join(close)}?")
+        return route
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """The route and path parameters. Raises NotFound or MethodNotAllowed (with Allow).

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import types
+import typing
 import unicodedata
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-__all__ = ["Email", "Message", "StrictBoolean", "StrictSchema", "Text", "change_out", "page_out", "reply_out"]
+__all__ = [
+    "Computed",
+    "Email",
+    "Message",
+    "StrictBoolean",
+    "StrictSchema",
+    "Text",
+    "change_out",
+    "page_out",
+    "record_out",
+    "reply_out",
+]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -56,6 +70,62 @@ class StrictBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise ValidationError("must be true or false")
         return value
+
+
+class Computed(fields.Field):  # type: ignore[type-arg]
+    """An `out` field that the record does not hold as it is shown: the projector
+    (lib.http.projection) calls `compute(record, now)`, `now` being the answer's instant where the
+    class sets `uses_now` (else None). Mix it in before the field class that gives the JSON type:
+    `class MinorAmount(Computed, fields.Raw)`. A mapping answer is taken as shaped already: its
+    value is read by the field's name."""
+
+    uses_now: ClassVar[bool] = False
+
+    def compute(self, record: Any, now: dt.datetime | None) -> Any:
+        raise NotImplementedError
+
+
+def record_out(name: str, record: type, shown: str, /, **declared: fields.Field) -> type[Schema]:  # type: ignore[type-arg]
+    """The `out` schema `name` of a record dataclass: the fields named in `shown` (space-separated,
+    in the answer's order), each one `declared` here or else the record's attribute of that name,
+    typed from its annotation (str, int, bool, datetime, `tuple[str, ...]`; `| None` allows null)
+    and required, as an answer always carries it. Raises TypeError for a name that is neither, or
+    an attribute of another type: declare those."""
+    hints = typing.get_type_hints(record)
+    built = {}
+    for field_name in shown.split():
+        if field_name in declared:
+            built[field_name] = declared.pop(field_name)
+            continue
+        try:
+            built[field_name] = _inferred(hints[field_name])
+        except KeyError:
+            raise TypeError(
+                f"{name}: declare {field_name} (not a field of {record.__name__} of a known type)"
+            ) from None
+    if declared:
+        raise TypeError(f"{name}: declared but not shown: {', '.join(declared)}")
+    return StrictSchema.from_dict(built, name=name)
+
+
+_TYPES: dict[Any, type[fields.Field]] = {  # type: ignore[type-arg]
+    str: fields.String,
+    int: fields.Integer,
+    bool: StrictBoolean,
+    dt.datetime: fields.DateTime,
+}
+
+
+def _inferred(hint: Any) -> fields.Field:  # type: ignore[type-arg]
+    """The out field of a record attribute's type hint."""
+    args = typing.get_args(hint)
+    nullable = typing.get_origin(hint) in (types.UnionType, typing.Union) and types.NoneType in args
+    if nullable:
+        (hint,) = (arg for arg in args if arg is not types.NoneType)
+    if typing.get_origin(hint) is tuple:
+        (item, _) = typing.get_args(hint)  # tuple[str, ...]
+        return fields.List(_TYPES[item](), required=True, allow_none=nullable)
+    return _TYPES[hint](required=True, allow_none=nullable)
 
 
 class Message(StrictSchema):

@@ -1,5 +1,5 @@
 """AWS Lambda behind API Gateway (HTTP API, payload format 2.0): the same dispatch as every other
-front door. `make_handler(route)` serves one route (one Lambda per function, see serverless.yml);
+front door. `route_handler(name)` serves one route (one Lambda per function, see serverless.yml);
 `handler` routes any path (for a grouped deployment)."""
 
 from __future__ import annotations
@@ -8,13 +8,14 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
+from functions.routes import router as table
 from lib.errors import ApiError
 from lib.http.dispatch import dispatch, problem_response
 from lib.http.messages import HttpRequest, HttpResponse
 from lib.http.routing import Route, Router
 from lib.services import get_services
 
-__all__ = ["handler", "make_handler"]
+__all__ = ["handler", "make_handler", "route_handler"]
 
 Event = dict[str, Any]
 TEXT_TYPES = ("application/json", "application/problem+json", "text/")
@@ -68,8 +69,12 @@ def make_handler(route: Route) -> Callable[[Event, Any], dict[str, Any]]:
     return lambda_handler
 
 
+def route_handler(name: str) -> Callable[[Event, Any], dict[str, Any]]:
+    """lambda_handlers.py's handler for the route called `name` (`users.register`), built without
+    importing the endpoint's code. Raises LookupError for a name the route table does not have."""
+    return make_handler(table.named(name))
+
+
 def handler(event: Event, context: Any) -> dict[str, Any]:
     """One Lambda for every route."""
-    from functions.routes import router  # noqa: PLC0415 - the whole table only for a grouped deployment
-
-    return _serve(router, event)
+    return _serve(table, event)

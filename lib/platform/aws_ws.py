@@ -1,12 +1,15 @@
 """The chat session on API Gateway WebSocket APIs: `$connect`, `$default`, `$disconnect` Lambdas
-driving the same session engine as the long-lived WebSocket function, replying through
-`apigatewaymanagementapi.post_to_connection`.
+translated to the session function of the long-lived WebSocket (functions.chats.session), over the
+same engine, replying through `apigatewaymanagementapi.post_to_connection`.
 
-Connect with `wss://<api>/<stage>?user_id=...&chat_id=...&auth_token=<JWT or ticket>`; the
-`session` frame comes with the answer to the first frame the client sends (API Gateway cannot
-post to a connection before `$connect` returns). A `$default` invocation lasts as long as the reply
-it starts: set the function's timeout to the longest reply. Resume and `stop` from another
-connection work as on the long-lived function (Redis and NATS required, as for any replicas).
+Connect with `wss://<api>/<stage>?user_id=...&chat_id=...&auth_token=<JWT or ticket>` (and
+`session_token`, `last_index` to resume); `$connect` admits the session and keeps the admission in
+the cache under the connection id. The `session` frame comes with the answer to the first frame
+the client sends (API Gateway cannot post to a connection before `$connect` returns). A `$default`
+invocation lasts as long as the reply it starts: set the function's timeout to the longest reply.
+Resume and `stop` from another connection work as on the long-lived function (Redis and NATS
+required, as for any replicas). No process holds the sockets, so the per-user socket limit is not
+checked here (API Gateway's own connection limits apply).
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import asyncio
 import dataclasses
 from typing import Any
 
+from functions.chats import session
 from lib.auth.tokens import TokenClaims
-from lib.chats.access import owned_chat, socket_principal
+from lib.chats.access import owned_chat
 from lib.chats.engine import ChatEngine
 from lib.errors import ApiError
 from lib.http import json
@@ -56,19 +60,18 @@ def _key(event: Event) -> str:
 
 
 def connect(event: Event, context: Any) -> dict[str, Any]:
-    """`$connect`: authenticate, check the chat, remember who this connection is."""
+    """`$connect`: admit the session (functions.chats.session.admit), remember who this connection is."""
     services = get_services()
     query = event.get("queryStringParameters") or {}
     try:
-        user_id, chat_id = query.get("user_id", ""), query.get("chat_id", "")
-        principal = socket_principal(services, query.get("auth_token", ""), user_id, chat_id)
-        owned_chat(services, user_id, chat_id)
+        admission = session.admit(services, None, query.get("user_id", ""), query.get("chat_id", ""), query)
     except ApiError as error:
         return {"statusCode": error.status, "body": json.dumps(error.problem()).decode()}
     record = {
-        "claims": dataclasses.asdict(principal.claims),
-        "chat_id": chat_id,
-        "session_token": query.get("session_token"),
+        "claims": dataclasses.asdict(admission.claims),
+        "chat_id": admission.chat.chat_id,
+        "session_token": admission.session_token,
+        "last_index": admission.last_index,
         "opened": False,
     }
     services.cache.set(_key(event), json.dumps(record).decode(), CONNECTION_SECONDS)
@@ -81,20 +84,20 @@ async def _frame(event: Event, record: dict[str, Any]) -> None:
     if _engine is None:
         _engine = ChatEngine(services, services.llm)
     claims = TokenClaims(**record["claims"])
-    chat = owned_chat(services, claims.user_id, record["chat_id"])
+    chat = owned_chat(services, claims.user_id, record["chat_id"])  # it may have been deleted since
     transport = ApiGatewaySocket(_management_client(event), event["requestContext"]["connectionId"])
     if record["opened"]:
         connection = _engine.attach(claims, chat, transport)
     else:
-        resume = _engine.resume_token(record["session_token"] or "", claims.user_id, chat.chat_id)
-        connection = await _engine.open(claims, chat, transport, resume, -1)
+        admission = session.Admission(claims, chat, record["session_token"], record.get("last_index", -1))
+        connection = await session.on_open(_engine, admission, transport)
     try:
-        await _engine.receive(connection, event.get("body") or "")
+        await session.on_message(_engine, connection, event.get("body") or "")
         job = _engine.jobs.get(chat.chat_id)
         if job is not None and job.task is not None:
             await asyncio.shield(job.task)  # the invocation lasts as long as the reply
     finally:
-        _engine.close(connection)
+        session.on_close(_engine, connection)
 
 
 def default(event: Event, context: Any) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from functions.routes import router as table
 from lib.errors import ApiError
 from lib.http.dispatch import dispatch, problem_response
 from lib.http.messages import HttpRequest
@@ -15,7 +16,7 @@ from lib.services import get_services
 if TYPE_CHECKING:
     import flask
 
-__all__ = ["make_target", "root_path"]
+__all__ = ["make_target", "root_path", "target"]
 
 
 def root_path(route: Route) -> str:
@@ -30,7 +31,7 @@ def make_target(route: Route) -> Callable[[flask.Request], flask.Response]:
     at_root = root_path(route)
     router = Router([route] if at_root == route.path else [route, dataclasses.replace(route, path=at_root)])
 
-    def target(request: flask.Request) -> flask.Response:
+    def serve(request: flask.Request) -> flask.Response:
         import flask  # noqa: PLC0415 - functions-framework has loaded it already
 
         try:
@@ -49,6 +50,12 @@ def make_target(route: Route) -> Callable[[flask.Request], flask.Response]:
             response = dispatch(route, params, http_request, get_services())
         return flask.Response(response.body, status=response.status, headers=response.headers)
 
-    target.__name__ = route.target
-    target.__doc__ = f"{route.method} {route.path} (or {route.method} {at_root} at the function's URL)"
-    return target
+    serve.__name__ = route.target
+    serve.__doc__ = f"{route.method} {route.path} (or {route.method} {at_root} at the function's URL)"
+    return serve
+
+
+def target(name: str) -> Callable[[flask.Request], flask.Response]:
+    """main.py's target for the route called `name` (`users.register`), built without importing
+    the handler. Raises LookupError for a name the route table does not have."""
+    return make_target(table.named(name))

@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from functions.routes import ROUTES
+from lib.http.background_loop import run_coroutine
+from lib.platform import aws_ws
 from lib.platform.serverless import render
 from lib.services import Services, get_services, reset_services
 from tests.support.client import PASSWORD, Client
@@ -208,6 +210,9 @@ def test_the_chat_session_runs_on_api_gateway_websockets(make_services: Any) -> 
             gone = aws.chat_default({"requestContext": context, "body": message}, None)
     finally:
         reset_services(None)
+        if aws_ws._engine is not None:  # its model client's HTTP session lives on the background loop
+            run_coroutine(aws_ws._engine.llm.close())
+            aws_ws._engine = None
         fake.stop()
 
     assert refused["statusCode"] == 401

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +16,10 @@ from functions.routes import ROUTES
 from lib.auth.policies import Auth
 from lib.http.routing import Route
 from lib.openapi import openapi_document
+from lib.platform.entrypoints import RENDERERS
 from tests.support.client import Account, Client
 
+ROOT = Path(__file__).resolve().parents[2]
 PROTECTED = [r for r in ROUTES if r.auth is not Auth.PUBLIC]
 
 
@@ -66,7 +72,25 @@ def test_the_auth_matrix(client: Client, alice: Account, bob: Account, admin: Ac
 
 def test_main_exposes_one_functions_framework_target_per_route() -> None:
     targets = {name for name, value in vars(main).items() if callable(value) and not name.startswith("_")}
-    assert {r.target for r in ROUTES} <= targets
+    assert targets == {r.target for r in ROUTES}
+
+
+@pytest.mark.parametrize("name", sorted(RENDERERS))
+def test_the_entry_points_are_generated_from_the_route_table(name: str) -> None:
+    """main.py and lambda_handlers.py name every function on a line of its own (`grep users_register`
+    finds it); `make main.py lambda_handlers.py` rewrites them after a change to functions/routes.py."""
+    assert (ROOT / name).read_text() == RENDERERS[name](), f"{name} drifted: run `make {name}`"
+
+
+def test_loading_every_entry_point_imports_no_handler() -> None:
+    """A function's cold start imports its own handler only, on its first request: loading the
+    route table and all targets reads no handler (not even to see whether it is `async def`)."""
+    script = (
+        "import json, sys, main, lambda_handlers\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('functions.'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == ["functions.routes"]
 
 
 def test_the_openapi_document_lists_every_route() -> None:

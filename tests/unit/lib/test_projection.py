@@ -7,6 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from lib.accounts.schemas import ProfileOut
+from lib.billing.contracts_repository import Contract
+from lib.billing.schemas import ContractsPageOut
 from lib.chats.schemas import ChatOut, ChatsPageOut
 from lib.http import json
 from lib.http.projection import projector
@@ -98,3 +100,42 @@ def test_an_answer_of_declared_keys_only_is_sent_as_it_is_and_extras_are_never_s
     shaped = project(leaky)
     assert shaped is not leaky and "tokens_valid_after" in leaky["metadata"]  # the handler's dict is left alone
     assert "tokens_valid_after" not in shaped["metadata"]
+
+
+def test_a_contract_shows_its_price_in_units_and_its_status_as_of_the_answers_instant() -> None:
+    def contract(key: str, starts: int, refund_minor: int | None = None) -> Contract:
+        return Contract(
+            contract_id=key,
+            user_id="u1",
+            plan_id="p1",
+            plan_title="Pro",
+            transaction_id=f"pay_{key}",
+            price_minor=999,
+            currency="USD",
+            duration_days=30,
+            models=None,
+            token_quota=None,
+            starts_at=NOW + dt.timedelta(days=starts),
+            ends_at=NOW + dt.timedelta(days=starts + 30),
+            refunded_at=NOW if refund_minor is not None else None,
+            refund_minor=refund_minor,
+            created_at=NOW,
+        )
+
+    reads: list[dt.datetime] = []
+
+    def clock() -> dt.datetime:
+        reads.append(NOW)
+        return NOW
+
+    page = {"contracts": [contract("c1", -40), contract("c2", -1), contract("c3", 5), contract("c4", -1, 250)]}
+    shaped = json.loads(json.dumps(projector(ContractsPageOut())(page | {"next_cursor": None}, clock)))
+
+    assert [(c["status"], c["price"], c["refund_amount"]) for c in shaped["contracts"]] == [
+        ("expired", 9.99, None),
+        ("active", 9.99, None),
+        ("scheduled", 9.99, None),
+        ("refunded", 9.99, 2.5),
+    ]
+    assert shaped["contracts"][0]["duration"] == 30 and "price_minor" not in shaped["contracts"][0]
+    assert len(reads) == 1  # one instant for the whole answer

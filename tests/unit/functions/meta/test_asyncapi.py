@@ -166,7 +166,7 @@ def test_the_frames_the_engine_sends_are_the_documented_ones(services: Services)
 def _codes_in_source() -> set[str]:
     """Every `error` frame code written in the session's code, and every model failure's code."""
     codes: set[str] = set()
-    for path in [*(ROOT / "lib" / "chat").glob("*.py"), ROOT / "local_runner" / "app.py", ROOT / "lib/llm/openai.py"]:
+    for path in [*(ROOT / "lib" / "chats").glob("*.py"), ROOT / "local_runner" / "app.py", ROOT / "lib/llm/openai.py"]:
         text = path.read_text()
         codes |= set(re.findall(r'error_frame\(\s*"(\w+)"', text))
         codes |= set(re.findall(r'UpstreamError\(\s*"(\w+)"', text))
