@@ -40,6 +40,8 @@ class Quotas:
         cache = self._services.cache
         key = f"quota-reserved:{chats.usage_key(user_id, rights.period_start)}"
         in_flight = cache.add(key, tokens, RESERVATION_TTL_SECONDS)
+        if in_flight < tokens:  # a release after its key expired left it below zero: never spare quota
+            in_flight = cache.add(key, tokens - in_flight, RESERVATION_TTL_SECONDS)  # errs high if raced: safe
         if rights.token_quota is not None:
             used = chats.tokens_used(self._services.db, user_id, rights.period_start)
             if used + in_flight > rights.token_quota:

@@ -104,3 +104,16 @@ def test_releasing_after_the_reservation_expired_is_harmless(
     quotas.release(held)
 
     assert quotas.reserve(alice.user_id, rights, 100) is not None
+
+
+def test_a_release_after_its_reservation_expired_grants_no_extra_quota(
+    services: Services, alice: Account, clock: MovableClock
+) -> None:
+    quotas, rights = Quotas(services), _rights(100)
+    held = quotas.reserve(alice.user_id, rights, 100)
+    assert held is not None
+    clock.advance(RESERVATION_TTL_SECONDS + 1)  # the reply outlived its reservation's key
+    quotas.release(held)
+
+    assert quotas.reserve(alice.user_id, rights, 100) is not None
+    assert quotas.reserve(alice.user_id, rights, 1) is None
