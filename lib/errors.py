@@ -12,14 +12,18 @@ __all__ = [
     "BadGateway",
     "BadRequest",
     "Conflict",
+    "EmailTaken",
     "Forbidden",
     "MethodNotAllowed",
     "NotFound",
+    "PasswordChanged",
     "PayloadTooLarge",
     "PaymentRejected",
     "RateLimited",
     "RequestTimeout",
     "ServiceUnavailable",
+    "SubscriberExists",
+    "SubscriberHasLiveContracts",
     "Unauthorized",
     "UnprocessableContent",
     "UnsupportedMediaType",
@@ -29,6 +33,7 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "UpstreamUnreachable",
+    "UserNotFound",
 ]
 
 
@@ -113,6 +118,30 @@ class Conflict(ApiError):
         "conflict",
         "the request conflicts with the current state",
     )
+
+
+# Domain errors: each names a fact of an area; its base class in this tree gives the status.
+
+
+class EmailTaken(Conflict):
+    default_code, default_detail = "email_taken", "email already registered"
+
+
+class PasswordChanged(Conflict):
+    default_code, default_detail = "password_changed", "the password changed while this request ran; sign in again"
+
+
+class SubscriberExists(Conflict):
+    default_code, default_detail = "subscriber_exists", "this user is a subscriber already"
+
+
+class SubscriberHasLiveContracts(Conflict):
+    default_code = "subscriber_has_live_contracts"
+    default_detail = "the subscriber has active or scheduled contracts; refund them first"
+
+
+class UserNotFound(NotFound):
+    default_code, default_detail = "user_not_found", "no such user"
 
 
 class PayloadTooLarge(ApiError):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lib.accounts import repository as users
+from lib.accounts.principal import Principal, authenticate
 from lib.auth.throttle import Throttle
 from lib.auth.tokens import TokenCodec
 from lib.billing.payments import PaymentVerifier, TrustingVerifier
@@ -65,6 +66,10 @@ class Services:
             relay_outbox(self.db, self.bus)
         except Exception:  # events stay in the outbox; the next write relays them
             log.exception("outbox relay failed")
+
+    def authenticate(self, token: str) -> Principal:
+        """Who presents `token` (lib.accounts.principal): the HTTP pipeline knows no area. Raises Unauthorized."""
+        return authenticate(self, token)
 
     def signal(self, subject: str, payload: dict[str, Any]) -> None:
         """Publish a best-effort signal between instances (revocations, stop). Losing one must

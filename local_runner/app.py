@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from functions.chats import session
-from lib.chats.engine import ChatEngine
 from lib.errors import ApiError, NotFound, PayloadTooLarge, RequestTimeout
 from lib.events.outbox import relay_outbox
 from lib.http import json
@@ -83,7 +82,7 @@ class RunnerApp:
         self.executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="offload")
         if llm is not None:
             services.model_client = llm
-        self.engine = ChatEngine(services, services.llm)
+        self.engine = session.new_engine(services)
         self._client_ip_header = services.settings.client_ip_header
         self._warned_client_ip = False
 

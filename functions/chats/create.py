@@ -3,18 +3,10 @@ in the caller's plan is 422."""
 
 from __future__ import annotations
 
-from lib.billing.entitlements import entitlements_for
-from lib.chats import repository as chats
-from lib.errors import UnprocessableContent
+from lib.chats.access import start_chat
+from lib.chats.repository import Chat
 from lib.http.dispatch import Call
 
 
-def handler(call: Call) -> chats.Chat:
-    model = call.body["model"]
-    rights = entitlements_for(call.services, call.caller.user_id)
-    if not rights.allows(model):
-        allowed = ", ".join(rights.models) or "none"
-        raise UnprocessableContent(
-            "invalid fields: model", errors={"model": [f"not available to you; choose one of: {allowed}"]}
-        )
-    return chats.create_chat(call.services.db, call.caller.user_id, model, call.services.now())
+def handler(call: Call) -> Chat:
+    return start_chat(call.services, call.caller.user_id, call.body["model"])

@@ -7,7 +7,9 @@ Frames: see the API documentation. A plain HTTP request here is answered 426."""
 # The session in four steps, over the engine (lib.chats.engine) and in plain values, for any
 # transport: `admit` before the upgrade, `on_open` once it is accepted, `on_message` per client
 # frame, `on_close` when the socket goes. The runner's ASGI socket (local_runner.app) and API
-# Gateway's $connect/$default/$disconnect (lib.platform.aws_ws) only translate frames to these.
+# Gateway's $connect/$default/$disconnect (lib.platform.aws_ws) only translate frames to these;
+# where no process holds the socket (API Gateway), `readmit` and `on_invocation` do the same per
+# frame.
 
 from __future__ import annotations
 
@@ -19,15 +21,25 @@ from typing import TYPE_CHECKING
 from lib.auth.tokens import TokenClaims
 from lib.chats.access import owned_chat, resumable_session, socket_principal
 from lib.chats.connections import Connection, Transport, error_frame
+from lib.chats.engine import ChatEngine
 from lib.chats.repository import Chat
 from lib.errors import ApiError, RateLimited, UnprocessableContent, UpgradeRequired
 from lib.http.dispatch import Call
 
 if TYPE_CHECKING:
-    from lib.chats.engine import ChatEngine
     from lib.services import Services
 
-__all__ = ["Admission", "admit", "handler", "on_close", "on_message", "on_open"]
+__all__ = [
+    "Admission",
+    "admit",
+    "handler",
+    "new_engine",
+    "on_close",
+    "on_invocation",
+    "on_message",
+    "on_open",
+    "readmit",
+]
 
 log = logging.getLogger("kiroshi.chat")
 
@@ -45,6 +57,11 @@ class Admission:
 def handler(call: Call) -> None:
     """A plain HTTP request, without Upgrade: websocket."""
     raise UpgradeRequired(headers={"Upgrade": "websocket"})
+
+
+def new_engine(services: Services) -> ChatEngine:
+    """The process's session engine (one per process: it holds the sockets and replies in progress)."""
+    return ChatEngine(services, services.llm)
 
 
 def admit(
@@ -91,3 +108,27 @@ async def on_message(engine: ChatEngine, connection: Connection, text: str | Non
 def on_close(engine: ChatEngine, connection: Connection) -> None:
     """The socket went: forget it (a reply in progress goes on, and can be resumed)."""
     engine.close(connection)
+
+
+def readmit(
+    services: Services, claims: TokenClaims, chat_id: str, session_token: str | None, last_index: int
+) -> Admission:
+    """An admission kept between invocations (API Gateway): the chat may have been deleted since
+    (NotFound)."""
+    return Admission(claims, owned_chat(services, claims.user_id, chat_id), session_token, last_index)
+
+
+async def on_invocation(
+    engine: ChatEngine, admission: Admission, transport: Transport, text: str, *, opened: bool
+) -> None:
+    """One client frame where no process holds the socket: open the session (its first frame) or
+    re-attach to it, handle the frame, and last as long as the reply it started."""
+    if opened:
+        connection = engine.attach(admission.claims, admission.chat, transport)
+    else:
+        connection = await on_open(engine, admission, transport)
+    try:
+        await on_message(engine, connection, text)
+        await engine.reply_done(admission.chat.chat_id)
+    finally:
+        on_close(engine, connection)

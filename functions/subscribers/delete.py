@@ -11,6 +11,6 @@ from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> dict[str, Any]:
-    subscriber = owned_subscriber(call)
+    subscriber = owned_subscriber(call.services, call.caller, call.path["subscriber_id"])
     subscribers.delete_subscriber(call.services.db, subscriber, call.services.now())
     return {"message": "Subscriber deleted", "subscriber": subscriber}

@@ -8,4 +8,4 @@ from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> Subscriber:
-    return owned_subscriber(call)
+    return owned_subscriber(call.services, call.caller, call.path["subscriber_id"])

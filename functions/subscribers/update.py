@@ -12,7 +12,7 @@ from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> dict[str, Any]:
-    subscriber = owned_subscriber(call)
+    subscriber = owned_subscriber(call.services, call.caller, call.path["subscriber_id"])
     updated = subscribers.update_subscriber(call.services.db, subscriber.subscriber_id, call.body, call.services.now())
     if updated is None:
         raise NotFound("no such subscriber", code="subscriber_not_found")

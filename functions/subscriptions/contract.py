@@ -8,4 +8,4 @@ from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> Contract:
-    return owned_contract(call)
+    return owned_contract(call.services, call.caller, call.path["contract_id"])

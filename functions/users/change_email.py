@@ -11,7 +11,7 @@ from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> dict[str, Any]:
-    user = target_user(call)
-    confirm_password(call, user)
+    user = target_user(call.services, call.caller, call.path["user_id"])
+    confirm_password(call.services, call.caller, user, call.body.get("current_password"))
     users.change_email(call.services.db, user, call.body["new_email"], call.services.now())
     return {"message": "Email changed", "old_email": user.email, "new_email": call.body["new_email"]}

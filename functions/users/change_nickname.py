@@ -9,4 +9,4 @@ from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> dict[str, Any]:
-    return change_profile_field(call, "nickname")
+    return change_profile_field(call.services, call.caller, call.path["user_id"], "nickname", call.body["new_nickname"])

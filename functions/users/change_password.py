@@ -13,8 +13,8 @@ from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> dict[str, Any]:
-    user = target_user(call)
-    confirm_password(call, user)
+    user = target_user(call.services, call.caller, call.path["user_id"])
+    confirm_password(call.services, call.caller, user, call.body.get("current_password"))
     users.set_password(call.services.db, user, hash_password(call.body["new_password"]), call.services.now())
     call.services.signal("kiroshi.revocations", {"user_id": user.user_id, "all": True})
     return {"message": "Password changed; sign in again"}

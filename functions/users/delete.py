@@ -15,7 +15,7 @@ from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> dict[str, Any]:
-    user = target_user(call)
+    user = target_user(call.services, call.caller, call.path["user_id"])
     users.delete_user(call.services.db, user)
     call.services.signal("kiroshi.revocations", {"user_id": user.user_id, "all": True, "deleted": True})
     return {"message": "User deleted"}

@@ -10,4 +10,4 @@ from lib.http.dispatch import Call
 
 
 def handler(call: Call) -> dict[str, Any]:
-    return profile(call.services, target_user(call))
+    return profile(call.services, target_user(call.services, call.caller, call.path["user_id"]))

@@ -10,7 +10,7 @@ from lib.chats.repository import DELETE_CHATS_OF_USER
 from lib.db.connection import Database, RecordExists
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import RecordKey, from_row, from_rows, new_id, record, record_key
-from lib.errors import Conflict, NotFound
+from lib.errors import EmailTaken, PasswordChanged, UserNotFound
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
 __all__ = [
@@ -61,10 +61,6 @@ def email_key(email: str) -> str:
     return email.casefold()
 
 
-def _email_taken() -> Conflict:
-    return Conflict("email already registered", code="email_taken")
-
-
 def create_user(
     db: Database,
     *,
@@ -76,7 +72,7 @@ def create_user(
     now: dt.datetime,
     first_admin: bool = False,
 ) -> User:
-    """Create the user and its e-mail guard in one transaction. Raises Conflict(email_taken).
+    """Create the user and its e-mail guard in one transaction. Raises EmailTaken.
 
     With `first_admin` (the address is KIROSHI_BOOTSTRAP_ADMIN_EMAIL) the user is created an admin
     if, in the same transaction, it spends the one-time admin bootstrap; once that is spent (an
@@ -101,7 +97,7 @@ def create_user(
     try:
         return _insert_user(db, user_id, content, claim=False)
     except RecordExists:
-        raise _email_taken() from None
+        raise EmailTaken from None
 
 
 def _insert_user(db: Database, user_id: str, content: dict[str, Any], *, claim: bool) -> User:
@@ -167,13 +163,13 @@ def update_field(db: Database, user_id: str, name: str, value: str, now: dt.date
     )
     db.memo.invalidate(user_id)
     if before is None:
-        raise NotFound("no such user", code="user_not_found")
+        raise UserNotFound
     changes: dict[str, Any] = {name: value, "updated_at": now}
     return str(getattr(before, name)), replace(before, **changes)
 
 
 def change_email(db: Database, user: User, new_email: str, now: dt.datetime) -> User:
-    """Move the user's e-mail guard and address in one transaction. Raises Conflict(email_taken)."""
+    """Move the user's e-mail guard and address in one transaction. Raises EmailTaken."""
     old_key, new_key = email_key(user.email), email_key(new_email)
     params = {
         "user": record("user", user.user_id),
@@ -186,7 +182,7 @@ def change_email(db: Database, user: User, new_email: str, now: dt.datetime) -> 
     try:
         db.transaction(f"{swap_guard} UPDATE ONLY $user SET email = $email, updated_at = $now;", params)  # noqa: S608
     except RecordExists:
-        raise _email_taken() from None
+        raise EmailTaken from None
     finally:
         db.memo.invalidate(user.user_id)
     return replace(user, email=new_email, updated_at=now)
@@ -196,7 +192,7 @@ def set_password(db: Database, user: User, password_hash: str, now: dt.datetime)
     """Replace `user.password_hash` (the hash the caller checked) with a new one and revoke every
     token issued before it: `tokens_valid_after` is `now`, or the user's last login if later (a
     login that verified the old hash and committed first, on a clock ahead of this one, issued its
-    token at that instant). Raises Conflict(password_changed) when the hash is no longer the one
+    token at that instant). Raises PasswordChanged when the hash is no longer the one
     checked: of two changes racing with the same current password, one wins, the other is told."""
     results = db.transaction(
         "UPDATE $user SET password_hash = $hash, updated_at = $now,"
@@ -206,7 +202,7 @@ def set_password(db: Database, user: User, password_hash: str, now: dt.datetime)
     )
     db.memo.invalidate(user.user_id)
     if not results[0]:
-        raise Conflict("the password changed while this request ran; sign in again", code="password_changed")
+        raise PasswordChanged
 
 
 def record_login(db: Database, user: User, now: dt.datetime) -> bool:

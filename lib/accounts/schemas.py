@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from lib.accounts.repository import User
-from lib.accounts.rules import normalize_email
+from lib.emails import normalize_email
 from lib.auth import passwords
 from lib.http.schemas import Email, Message, StrictSchema, Text, change_out, page_out, record_out
 
@@ -43,7 +43,7 @@ def _check_password(value: str) -> None:
 
 class AccountEmail(Email):
     """An account's e-mail address, in the one form that is stored and compared
-    (lib.accounts.rules.normalize_email): one mailbox cannot register twice by spelling."""
+    (lib.emails.normalize_email): one mailbox cannot register twice by spelling."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = fields.String._deserialize(self, value, attr, data, **kwargs)

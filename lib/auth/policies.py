@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from lib.errors import Forbidden
 
 if TYPE_CHECKING:
-    from lib.auth.principal import Principal
+    from lib.accounts.principal import Principal
 
 __all__ = ["Auth", "authorize", "require_owner"]
 

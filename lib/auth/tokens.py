@@ -1,4 +1,4 @@
-"""JWTs (pyjwt, HS256 pinned): issue and verify. Revocation is checked by lib.auth.principal."""
+"""JWTs (pyjwt, HS256 pinned): issue and verify. Revocation is checked by lib.accounts.principal."""
 
 from __future__ import annotations
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from lib.accounts import repository as users
 from lib.auth.policies import require_owner
 from lib.billing import contracts_repository as contracts
 from lib.billing import periods
@@ -20,14 +21,13 @@ from lib.billing import subscribers_repository as subscribers
 from lib.billing.contracts_repository import Contract
 from lib.billing.subscribers_repository import Subscriber
 from lib.db.connection import RecordExists, StaleWrite, Thrown, TransactionConflict
-from lib.errors import Conflict, NotFound, ServiceUnavailable
+from lib.errors import Conflict, NotFound, ServiceUnavailable, UserNotFound
 
 if TYPE_CHECKING:
-    from lib.auth.principal import Principal
-    from lib.http.dispatch import Call
+    from lib.accounts.principal import Principal
     from lib.services import Services
 
-__all__ = ["buy", "current_contract", "owned_contract", "owned_subscriber", "refund"]
+__all__ = ["buy", "current_contract", "owned_contract", "owned_subscriber", "refund", "subscribe"]
 
 MAX_ATTEMPTS = 64
 
@@ -148,19 +148,28 @@ def current_contract(services: Services, user_id: str) -> Contract | None:
     return None
 
 
-def owned_subscriber(call: Call) -> Subscriber:
-    """The path's subscriber if the caller owns it or is an admin. Raises NotFound or Forbidden."""
-    subscriber = subscribers.get_subscriber(call.services.db, call.path["subscriber_id"])
+def subscribe(services: Services, caller: Principal, user_id: str, fields: dict[str, Any]) -> Subscriber:
+    """Make `user_id` (the caller, or anyone for an admin) a subscriber with `fields` (`auto_renew`,
+    `billing_email`). Raises Forbidden, UserNotFound, SubscriberExists."""
+    require_owner(caller, user_id)
+    if user_id != caller.user_id and users.get_user(services.db, user_id) is None:
+        raise UserNotFound
+    return subscribers.create_subscriber(services.db, user_id, fields, services.now())
+
+
+def owned_subscriber(services: Services, caller: Principal, subscriber_id: str) -> Subscriber:
+    """The subscriber if `caller` owns it or is an admin. Raises NotFound or Forbidden."""
+    subscriber = subscribers.get_subscriber(services.db, subscriber_id)
     if subscriber is None:
         raise NotFound("no such subscriber", code="subscriber_not_found")
-    require_owner(call.caller, subscriber.user_id)
+    require_owner(caller, subscriber.user_id)
     return subscriber
 
 
-def owned_contract(call: Call) -> Contract:
-    """The path's contract if the caller owns it or is an admin. Raises NotFound or Forbidden."""
-    contract = contracts.get_contract(call.services.db, call.path["contract_id"])
+def owned_contract(services: Services, caller: Principal, contract_id: str) -> Contract:
+    """The contract if `caller` owns it or is an admin. Raises NotFound or Forbidden."""
+    contract = contracts.get_contract(services.db, contract_id)
     if contract is None:
         raise NotFound("no such contract", code="contract_not_found")
-    require_owner(call.caller, contract.user_id)
+    require_owner(caller, contract.user_id)
     return contract

@@ -9,7 +9,7 @@ from typing import Any
 from lib.db.connection import Database, RecordExists
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import LinkKey, RecordKey, from_row, from_rows, record
-from lib.errors import Conflict
+from lib.errors import SubscriberExists, SubscriberHasLiveContracts
 from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
 __all__ = [
@@ -52,7 +52,7 @@ def get_subscriber(db: Database, subscriber_id: str) -> Subscriber | None:
 
 
 def create_subscriber(db: Database, user_id: str, fields: dict[str, Any], now: dt.datetime) -> Subscriber:
-    """Raises Conflict(subscriber_exists) when the user has one already."""
+    """Raises SubscriberExists when the user has one already."""
     try:
         rows = db.transaction(
             f"CREATE ONLY $s CONTENT $content; {OUTBOX_STATEMENT}",
@@ -63,7 +63,7 @@ def create_subscriber(db: Database, user_id: str, fields: dict[str, Any], now: d
             },
         )
     except RecordExists:
-        raise Conflict("this user is a subscriber already", code="subscriber_exists") from None
+        raise SubscriberExists from None
     created = from_row(Subscriber, rows[0])
     if created is None:
         raise RuntimeError("CREATE returned no subscriber")
@@ -98,7 +98,7 @@ def update_subscriber(db: Database, subscriber_id: str, fields: dict[str, Any], 
 
 
 def delete_subscriber(db: Database, subscriber: Subscriber, now: dt.datetime) -> None:
-    """Raises Conflict(subscriber_has_live_contracts) while a contract is active or scheduled."""
+    """Raises SubscriberHasLiveContracts while a contract is active or scheduled."""
     live = db.transaction(
         f"""
         LET $live = {LIVE_CONTRACTS};
@@ -113,7 +113,4 @@ def delete_subscriber(db: Database, subscriber: Subscriber, now: dt.datetime) ->
         },
     )[-1]
     if live:
-        raise Conflict(
-            "the subscriber has active or scheduled contracts; refund them first",
-            code="subscriber_has_live_contracts",
-        )
+        raise SubscriberHasLiveContracts

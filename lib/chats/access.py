@@ -1,5 +1,5 @@
-"""Who may open a chat session: a JWT or a single-use ticket, for one's own existing chat; and
-which session token may resume it."""
+"""Who may start a chat (a model of their plan), who may open a chat session (a JWT or a
+single-use ticket, for one's own existing chat), and which session token may resume it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import secrets
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from lib.auth.principal import Principal, authenticate, principal_for
+from lib.accounts.principal import Principal, authenticate, principal_for
 from lib.auth.tokens import TokenClaims
+from lib.billing.entitlements import entitlements_for
 from lib.chats import repository as chats
 from lib.chats.repository import Chat
-from lib.errors import Forbidden, NotFound, Unauthorized
+from lib.errors import Forbidden, NotFound, Unauthorized, UnprocessableContent
 from lib.http import json
 
 if TYPE_CHECKING:
@@ -26,11 +27,24 @@ __all__ = [
     "remember_session",
     "resumable_session",
     "socket_principal",
+    "start_chat",
 ]
 
 TICKET_PREFIX = "kt_"
 TICKET_SECONDS = 60
 SESSION_SECONDS = 3600
+
+
+def start_chat(services: Services, user_id: str, model: str) -> Chat:
+    """A new chat of `user_id` with `model`. Raises UnprocessableContent when the model is not
+    configured or not in the user's plan."""
+    rights = entitlements_for(services, user_id)
+    if not rights.allows(model):
+        allowed = ", ".join(rights.models) or "none"
+        raise UnprocessableContent(
+            "invalid fields: model", errors={"model": [f"not available to you; choose one of: {allowed}"]}
+        )
+    return chats.create_chat(services.db, user_id, model, services.now())
 
 
 def owned_chat(services: Services, user_id: str, chat_id: str) -> Chat:

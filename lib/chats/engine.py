@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from lib.auth.principal import principal_for
+from lib.accounts.principal import principal_for
 from lib.auth.throttle import Throttle
 from lib.auth.tokens import TokenClaims
 from lib.billing.entitlements import entitlements_for
@@ -123,6 +123,13 @@ class ChatEngine:
         self.connections.setdefault(claims.user_id, set()).add(connection)
         LIVE_SESSIONS.inc()
         return connection
+
+    async def reply_done(self, chat_id: str) -> None:
+        """Return when the reply in progress on `chat_id` (if any) has ended; waiting is not
+        cancelling it."""
+        job = self.jobs.get(chat_id)
+        if job is not None and job.task is not None:
+            await asyncio.shield(job.task)
 
     async def _follow(self, connection: Connection, last_index: int) -> None:
         """Relay a reply that another instance generates (from the shared replay stream)."""

@@ -15,11 +15,10 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lib.auth.policies import Auth, authorize
-from lib.auth.principal import Principal, authenticate, bearer_token
-from lib.errors import ApiError, BadRequest, PayloadTooLarge, UnprocessableContent, UnsupportedMediaType
+from lib.errors import ApiError, BadRequest, PayloadTooLarge, Unauthorized, UnprocessableContent, UnsupportedMediaType
 from lib.events.outbox import take_written
 from lib.http import json
 from lib.http.background_loop import run_coroutine
@@ -28,6 +27,9 @@ from lib.http.routing import Route, Router
 from lib.logging import log_request
 from lib.metrics import count_request
 from lib.services import Services
+
+if TYPE_CHECKING:
+    from lib.accounts.principal import Principal
 
 __all__ = [
     "Call",
@@ -181,6 +183,17 @@ def _answer(route: Route, result: Any, call: Call) -> HttpResponse:
     return HttpResponse(result.status or route.status, body, headers)
 
 
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header. Raises Unauthorized."""
+    if not authorization:
+        raise Unauthorized("a bearer token is required", code="missing_token")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if not token or scheme.lower() != "bearer":
+        raise Unauthorized("use the Bearer authorization scheme", code="invalid_token")
+    return token
+
+
 def _call(route: Route, path: Mapping[str, str], request: HttpRequest, services: Services, request_id: str) -> Call:
     raw = None
     if route.body is not None:  # a body schema that takes money asks for its numbers' exact text
@@ -188,7 +201,7 @@ def _call(route: Route, path: Mapping[str, str], request: HttpRequest, services:
         raw = _json_body(request, services.settings.max_body_bytes, exact)
     principal = None
     if route.auth is not _PUBLIC:
-        principal = authenticate(services, bearer_token(request.headers.get("authorization")))
+        principal = services.authenticate(bearer_token(request.headers.get("authorization")))
         if route.auth is not _USER:  # any signed-in user may call a USER route
             authorize(route.auth, principal, path)
     body = _validated(route, "body", raw) if route.body is not None else {}

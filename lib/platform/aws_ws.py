@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.chats import session
 from lib.auth.tokens import TokenClaims
-from lib.chats.access import owned_chat
-from lib.chats.engine import ChatEngine
 from lib.errors import ApiError
 from lib.http import json
 from lib.http.background_loop import run_coroutine
 from lib.services import get_services
+
+if TYPE_CHECKING:
+    from lib.chats.engine import ChatEngine
 
 __all__ = ["connect", "default", "disconnect"]
 
@@ -82,22 +83,12 @@ async def _frame(event: Event, record: dict[str, Any]) -> None:
     global _engine
     services = get_services()
     if _engine is None:
-        _engine = ChatEngine(services, services.llm)
-    claims = TokenClaims(**record["claims"])
-    chat = owned_chat(services, claims.user_id, record["chat_id"])  # it may have been deleted since
+        _engine = session.new_engine(services)
+    admission = session.readmit(
+        services, TokenClaims(**record["claims"]), record["chat_id"], record["session_token"], record["last_index"]
+    )
     transport = ApiGatewaySocket(_management_client(event), event["requestContext"]["connectionId"])
-    if record["opened"]:
-        connection = _engine.attach(claims, chat, transport)
-    else:
-        admission = session.Admission(claims, chat, record["session_token"], record.get("last_index", -1))
-        connection = await session.on_open(_engine, admission, transport)
-    try:
-        await session.on_message(_engine, connection, event.get("body") or "")
-        job = _engine.jobs.get(chat.chat_id)
-        if job is not None and job.task is not None:
-            await asyncio.shield(job.task)  # the invocation lasts as long as the reply
-    finally:
-        session.on_close(_engine, connection)
+    await session.on_invocation(_engine, admission, transport, event.get("body") or "", opened=record["opened"])
 
 
 def default(event: Event, context: Any) -> dict[str, Any]:

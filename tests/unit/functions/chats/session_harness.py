@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from lib.auth.principal import authenticate
+from lib.accounts.principal import authenticate
 from lib.chats import repository as chats
 from lib.chats.connections import Connection
 from lib.chats.engine import ChatEngine

@@ -12,7 +12,7 @@ from lib.errors import Unauthorized
 if TYPE_CHECKING:
     from lib.services import Services
 
-__all__ = ["Principal", "authenticate", "bearer_token", "principal_for"]
+__all__ = ["Principal", "authenticate", "principal_for"]
 
 
 @dataclass(slots=True)
@@ -28,17 +28,6 @@ class Principal:  # one per request: slotted, not frozen (cheaper to build)
     def is_admin(self) -> bool:
         # The role comes from the database, not the token: a demotion takes effect at once.
         return self.user.is_admin
-
-
-def bearer_token(authorization: str | None) -> str:
-    """The token of an `Authorization: Bearer <token>` header. Raises Unauthorized."""
-    if not authorization:
-        raise Unauthorized("a bearer token is required", code="missing_token")
-    scheme, _, token = authorization.strip().partition(" ")
-    token = token.strip()
-    if not token or scheme.lower() != "bearer":
-        raise Unauthorized("use the Bearer authorization scheme", code="invalid_token")
-    return token
 
 
 def _issued_before(claims: TokenClaims, user: users.User) -> bool:
