@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,7 @@ from lib.config import Settings, load_settings
 from lib.db.connection import Database, open_database
 from lib.db.migrations import apply_migrations
 from lib.events import EventBus, MemoryBus
-from lib.events.outbox import relay_outbox
+from lib.events.outbox import Outbox
 from lib.llm import LLM
 from lib.logging import configure_logging
 
@@ -39,12 +38,13 @@ class Services:
     tokens: TokenCodec
     payments: PaymentVerifier = field(default_factory=TrustingVerifier)
     model_client: LLM | None = None  # created on first use: the openai package is heavy
-    relay_hook: Callable[[], None] | None = None  # set by a process that relays the outbox in the background
+    outbox: Outbox = field(init=False)
     login_per_account: Throttle = field(init=False)
     login_per_address: Throttle = field(init=False)
     register_per_address: Throttle = field(init=False)
 
     def __post_init__(self) -> None:
+        self.outbox = Outbox(self.db, self.bus)
         s = self.settings
         window = s.login_window_seconds
         self.login_per_account = Throttle(self.cache, "login-account", s.login_max_failures_per_account, window)
@@ -55,17 +55,6 @@ class Services:
 
     def now(self) -> dt.datetime:
         return self.clock()
-
-    def events_written(self) -> None:
-        """Domain events were written to the outbox: publish them (in the background when a relay
-        loop runs, else now; a bus that is down leaves them pending)."""
-        if self.relay_hook is not None:
-            self.relay_hook()
-            return
-        try:
-            relay_outbox(self.db, self.bus)
-        except Exception:  # events stay in the outbox; the next write relays them
-            log.exception("outbox relay failed")
 
     def authenticate(self, token: str) -> Principal:
         """Who presents `token` (lib.accounts.principal): the HTTP pipeline knows no area. Raises Unauthorized."""

@@ -10,7 +10,6 @@ function (functions.chats.session), which drives lib.chats.engine.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import gc
 import ipaddress
@@ -24,7 +23,6 @@ from urllib.parse import parse_qsl
 
 from functions.chats import session
 from lib.errors import ApiError, NotFound, PayloadTooLarge, RequestTimeout
-from lib.events.outbox import relay_outbox
 from lib.http import json
 from lib.http.dispatch import dispatch, dispatch_async, problem_response, request_id_of
 from lib.http.messages import HttpRequest
@@ -247,7 +245,7 @@ class RunnerApp:
                 # What startup loaded lives as long as the process: keep the collector from
                 # walking it (a full collection took ~45 ms, once per ~20k requests, unfrozen).
                 gc.freeze()
-                relay = asyncio.create_task(self._relay_outbox())
+                relay = asyncio.create_task(self.services.outbox.relay_forever(RELAY_INTERVAL_SECONDS))
                 hold_access_lines()  # written in batches by _flush_logs from now on
                 flusher = asyncio.create_task(self._flush_logs())
                 await send({"type": "lifespan.startup.complete"})
@@ -267,25 +265,6 @@ class RunnerApp:
         while True:
             await asyncio.sleep(LOG_FLUSH_SECONDS)
             flush_access_lines()
-
-    async def _relay_outbox(self) -> None:
-        """Publish outbox events in the background: when a write asks, and every second (so that
-        events written while the bus was down go out once it is back)."""
-        loop, wake = asyncio.get_running_loop(), asyncio.Event()
-
-        def wake_up() -> None:
-            loop.call_soon_threadsafe(wake.set)
-
-        self.services.relay_hook = wake_up
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=RELAY_INTERVAL_SECONDS)
-            wake.clear()
-            try:
-                while await loop.run_in_executor(None, relay_outbox, self.services.db, self.services.bus):
-                    pass
-            except Exception:  # the database or the bus is down: try again on the next round
-                log.warning("outbox relay failed; retrying", exc_info=True)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)

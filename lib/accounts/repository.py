@@ -7,11 +7,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lib.chats.repository import DELETE_CHATS_OF_USER
-from lib.db.connection import Database, RecordExists
+from lib.db.connection import Database, Event, RecordExists
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import RecordKey, from_row, from_rows, new_id, record, record_key
 from lib.errors import EmailTaken, PasswordChanged, UserNotFound
-from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
 __all__ = [
     "ADMIN_BOOTSTRAP",
@@ -109,13 +108,12 @@ def _insert_user(db: Database, user_id: str, content: dict[str, Any], *, claim: 
         "bootstrap": ADMIN_BOOTSTRAP,
         "now": content["created_at"],
         "content": content,
-        **outbox_params("user.registered", {"user_id": user_id}),
     }
     spend = "CREATE $bootstrap SET user = $user, spent_at = $now;" if claim else ""
-    results = db.transaction(
-        f"{spend} CREATE $guard SET user = $user, registered = true; CREATE ONLY $user CONTENT $content;"
-        f" {OUTBOX_STATEMENT}",
+    results = db.write(
+        f"{spend} CREATE $guard SET user = $user, registered = true; CREATE ONLY $user CONTENT $content;",
         params,
+        events=[Event("user.registered", {"user_id": user_id})],
     )
     created = from_row(User, results[2 if claim else 1])
     if created is None:
@@ -154,14 +152,12 @@ def update_field(db: Database, user_id: str, name: str, value: str, now: dt.date
     """Set one profile field; return the old value and the updated user. Raises NotFound."""
     if name not in PROFILE_FIELDS:
         raise ValueError(f"not a profile field: {name}")
-    before = from_row(
-        User,
-        db.one(
-            f"UPDATE ONLY $user SET {name} = $value, updated_at = $now RETURN BEFORE",  # noqa: S608 - whitelisted
-            {"user": record("user", user_id), "value": value, "now": now},
-        ),
+    results = db.write(
+        f"UPDATE ONLY $user SET {name} = $value, updated_at = $now RETURN BEFORE",  # noqa: S608 - whitelisted
+        {"user": record("user", user_id), "value": value, "now": now},
+        stale=user_id,
     )
-    db.memo.invalidate(user_id)
+    before = from_row(User, results[0])
     if before is None:
         raise UserNotFound
     changes: dict[str, Any] = {name: value, "updated_at": now}
@@ -180,11 +176,9 @@ def change_email(db: Database, user: User, new_email: str, now: dt.datetime) -> 
     }
     swap_guard = "" if old_key == new_key else "DELETE $old_guard; CREATE $new_guard SET user = $user;"
     try:
-        db.transaction(f"{swap_guard} UPDATE ONLY $user SET email = $email, updated_at = $now;", params)  # noqa: S608
+        db.write(f"{swap_guard} UPDATE ONLY $user SET email = $email, updated_at = $now;", params, stale=user.user_id)  # noqa: S608
     except RecordExists:
         raise EmailTaken from None
-    finally:
-        db.memo.invalidate(user.user_id)
     return replace(user, email=new_email, updated_at=now)
 
 
@@ -194,13 +188,13 @@ def set_password(db: Database, user: User, password_hash: str, now: dt.datetime)
     login that verified the old hash and committed first, on a clock ahead of this one, issued its
     token at that instant). Raises PasswordChanged when the hash is no longer the one
     checked: of two changes racing with the same current password, one wins, the other is told."""
-    results = db.transaction(
+    results = db.write(
         "UPDATE $user SET password_hash = $hash, updated_at = $now,"
         " tokens_valid_after = IF last_login_at > $now THEN last_login_at ELSE $now END"
         " WHERE password_hash = $checked RETURN VALUE id;",
         {"user": record("user", user.user_id), "hash": password_hash, "checked": user.password_hash, "now": now},
+        stale=user.user_id,
     )
-    db.memo.invalidate(user.user_id)
     if not results[0]:
         raise PasswordChanged
 
@@ -213,12 +207,12 @@ def record_login(db: Database, user: User, now: dt.datetime) -> bool:
     committed first (the hash differs: False), or this write did, and the change then revokes
     every token issued up to `last_login_at`, kept as the latest login seen.
     """
-    results = db.transaction(
+    results = db.write(
         "UPDATE $user SET last_login_at = IF last_login_at > $now THEN last_login_at ELSE $now END"
         " WHERE password_hash = $hash RETURN VALUE id;",
         {"user": record("user", user.user_id), "hash": user.password_hash, "now": now},
+        stale=user.user_id,
     )
-    db.memo.invalidate(user.user_id)
     return bool(results[0])
 
 
@@ -231,26 +225,26 @@ def delete_user(db: Database, user: User) -> None:
     the account's id, which no longer names anyone. Their transaction ids stay spent (their
     tombstones). A turn that ends after this is not stored (lib.chats.repository.turn checks its chat).
     """
-    db.transaction(
-        "DELETE $guard; DELETE revoked_token WHERE user = $user;"
-        f"{DELETE_CHATS_OF_USER} DELETE $subscriber; DELETE $user; {OUTBOX_STATEMENT}",
+    db.write(
+        f"DELETE $guard; DELETE revoked_token WHERE user = $user; {DELETE_CHATS_OF_USER}"
+        " DELETE $subscriber; DELETE $user;",
         {
             "user": record("user", user.user_id),
             "subscriber": record("subscriber", user.user_id),
             "guard": record("email_guard", email_key(user.email)),
-            **outbox_params("user.deleted", {"user_id": user.user_id}),
         },
+        events=[Event("user.deleted", {"user_id": user.user_id})],
+        stale=user.user_id,
     )
-    db.memo.invalidate(user.user_id)
 
 
 def revoke_token(db: Database, jti: str, user_id: str, expires_at: dt.datetime) -> None:
     """Record the revocation durably (idempotent); expired revocations are pruned later."""
-    db.query(
+    db.write(
         "UPSERT $revoked SET user = $user, expires_at = $expires",
         {"revoked": record("revoked_token", jti), "user": record("user", user_id), "expires": expires_at},
+        stale=user_id,
     )
-    db.memo.invalidate(user_id)
 
 
 def set_role_by_email(db: Database, email: str, role: str, now: dt.datetime) -> User | None:
@@ -261,11 +255,11 @@ def set_role_by_email(db: Database, email: str, role: str, now: dt.datetime) -> 
     if user is None:
         return None
     set_role = "UPDATE ONLY $user SET role = $role, updated_at = $now;"
-    db.transaction(
+    db.write(
         "UPSERT $bootstrap SET spent_at = spent_at ?? $now;" + set_role if role == "admin" else set_role,
         {"user": record("user", user.user_id), "bootstrap": ADMIN_BOOTSTRAP, "role": role, "now": now},
+        stale=user.user_id,
     )
-    db.memo.invalidate(user.user_id)
     return replace(user, role=role, updated_at=now)
 
 
@@ -283,14 +277,13 @@ def bootstrap_admin(db: Database, email: str, now: dt.datetime) -> User | None:
     user_id = record_key(row["user"])
     params = {"guard": guard, "user": record("user", user_id), "bootstrap": ADMIN_BOOTSTRAP, "now": now}
     try:
-        results = db.transaction(
+        results = db.write(
             "IF $bootstrap.id = NONE AND $guard.user = $user AND $guard.registered = true {"
             " CREATE $bootstrap SET user = $user, spent_at = $now;"
             " RETURN UPDATE ONLY $user SET role = 'admin', updated_at = $now; };",
             params,
+            stale=user_id,
         )
     except RecordExists:  # another process spent it meanwhile
         return None
-    finally:
-        db.memo.invalidate(user_id)
     return from_row(User, results[0])

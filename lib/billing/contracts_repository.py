@@ -15,10 +15,9 @@ from typing import Any
 
 from lib.billing.periods import Period, RefundPlan
 from lib.billing.subscribers_repository import Subscriber, new_subscriber_content
-from lib.db.connection import Database
+from lib.db.connection import Database, Event
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import LinkKey, RecordKey, from_row, from_rows, record
-from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
 __all__ = [
     "Contract",
@@ -138,7 +137,6 @@ def insert_contract(
         IF $plan_status != 'active' {{ THROW 'kiroshi:plan_unavailable' }};
         CREATE $tombstone SET accepted_at = $now;
         CREATE ONLY $contract CONTENT $content;
-        {OUTBOX_STATEMENT}
     """  # noqa: S608 - constant fragments; values are parameters
     params = {
         "subscriber": record("subscriber", user_id),
@@ -156,12 +154,9 @@ def insert_contract(
             "ends_at": period.ends_at,
             "created_at": now,
         },
-        **outbox_params("contract.bought", {"contract_id": key, "user_id": user_id, "plan_id": content["plan_id"]}),
     }
-    try:
-        rows = db.transaction(sql, params)
-    finally:
-        db.memo.invalidate(user_id)
+    bought = Event("contract.bought", {"contract_id": key, "user_id": user_id, "plan_id": content["plan_id"]})
+    rows = db.write(sql, params, events=[bought], stale=user_id)
     created = from_row(Contract, rows[-2])
     if created is None:
         raise RuntimeError("CREATE returned no contract")
@@ -197,7 +192,6 @@ def refund_contract(
                      WHERE refunded_at IS NONE);
         IF array::len($done) = 0 {{ THROW 'kiroshi:already_refunded' }};
         FOR $move IN $moves {{ UPDATE $move.id SET starts_at = $move.starts_at, ends_at = $move.ends_at; }};
-        {OUTBOX_STATEMENT}
     """  # noqa: S608 - constant fragments; values are parameters
     params = {
         "subscriber": record("subscriber", head.subscriber_id),
@@ -208,12 +202,9 @@ def refund_contract(
         "amount": refund.amount_minor,
         "ends_at": refund.ends_at,
         "moves": moves,
-        **outbox_params(
-            "contract.refunded",
-            {"contract_id": contract.contract_id, "user_id": contract.user_id, "refund_minor": refund.amount_minor},
-        ),
     }
-    try:
-        db.transaction(sql, params)
-    finally:
-        db.memo.invalidate(contract.user_id)
+    refunded = Event(
+        "contract.refunded",
+        {"contract_id": contract.contract_id, "user_id": contract.user_id, "refund_minor": refund.amount_minor},
+    )
+    db.write(sql, params, events=[refunded], stale=contract.user_id)

@@ -6,10 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lib.db.connection import Database
+from lib.db.connection import Database, Event, Thrown
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import RecordKey, from_row, from_rows, new_id, record
-from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
 __all__ = ["Plan", "create_plan", "get_plan", "list_plans", "remove_plan", "update_plan"]
 
@@ -41,9 +40,10 @@ def _content(fields: dict[str, Any]) -> dict[str, Any]:
 def create_plan(db: Database, fields: dict[str, Any], now: dt.datetime) -> Plan:
     plan_id = new_id()
     content = {**_content(fields), "status": "active", "created_at": now, "updated_at": now}
-    rows = db.transaction(
-        f"CREATE ONLY $plan CONTENT $content; {OUTBOX_STATEMENT}",
-        {"plan": record("plan", plan_id), "content": content, **outbox_params("plan.created", {"plan_id": plan_id})},
+    rows = db.write(
+        "CREATE ONLY $plan CONTENT $content;",
+        {"plan": record("plan", plan_id), "content": content},
+        events=[Event("plan.created", {"plan_id": plan_id})],
     )
     created = from_row(Plan, rows[0])
     if created is None:
@@ -64,11 +64,15 @@ def list_plans(db: Database, *, after: Cursor | None, limit: int, archived: bool
 def update_plan(db: Database, plan_id: str, fields: dict[str, Any], now: dt.datetime) -> Plan | None:
     """Apply a subset of the editable fields; None when there is no such plan."""
     changes = {**_content(fields), "updated_at": now}
-    rows = db.transaction(
-        f"UPDATE $plan MERGE $changes RETURN AFTER; {OUTBOX_STATEMENT}",
-        {"plan": record("plan", plan_id), "changes": changes, **outbox_params("plan.updated", {"plan_id": plan_id})},
-    )
-    return from_row(Plan, rows[0][0]) if rows[0] else None
+    try:
+        rows = db.write(
+            "IF $plan.id = NONE { THROW 'kiroshi:no_plan' }; UPDATE ONLY $plan MERGE $changes RETURN AFTER;",
+            {"plan": record("plan", plan_id), "changes": changes},
+            events=[Event("plan.updated", {"plan_id": plan_id})],
+        )
+    except Thrown:
+        return None
+    return from_row(Plan, rows[1])
 
 
 def remove_plan(db: Database, plan_id: str, now: dt.datetime) -> tuple[str, Plan] | None:
@@ -77,20 +81,19 @@ def remove_plan(db: Database, plan_id: str, now: dt.datetime) -> tuple[str, Plan
     plan = get_plan(db, plan_id)
     if plan is None:
         return None
-    rows = db.transaction(
-        """
-        LET $live = count(SELECT id FROM contract WHERE plan_id = $plan_id AND refunded_at IS NONE AND ends_at > $now);
-        IF $live > 0 {
-            UPDATE $plan SET status = 'archived', updated_at = $now;
-            CREATE event_outbox CONTENT {topic: 'plan.archived', payload: {plan_id: $plan_id}, created_at: time::now()};
-        } ELSE {
-            DELETE $plan;
-            CREATE event_outbox CONTENT {topic: 'plan.deleted', payload: {plan_id: $plan_id}, created_at: time::now()};
-        };
-        RETURN $live;
-        """,
-        {"plan": record("plan", plan_id), "plan_id": plan_id, "now": now},
-    )
-    if rows[-1] > 0:
+    params = {"plan": record("plan", plan_id), "plan_id": plan_id, "now": now}
+    try:
+        db.write(
+            "IF count(SELECT id FROM contract WHERE plan_id = $plan_id AND refunded_at IS NONE AND ends_at > $now) > 0"
+            " { THROW 'kiroshi:plan_in_use' }; DELETE $plan;",
+            params,
+            events=[Event("plan.deleted", {"plan_id": plan_id})],
+        )
+    except Thrown:  # contracts name it: keep it, off sale
+        db.write(
+            "UPDATE $plan SET status = 'archived', updated_at = $now;",
+            params,
+            events=[Event("plan.archived", {"plan_id": plan_id})],
+        )
         return "archived", replace(plan, status="archived", updated_at=now)
     return "deleted", plan

@@ -6,11 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from lib.db.connection import Database, RecordExists
+from lib.db.connection import Database, Event, RecordExists, Thrown
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import LinkKey, RecordKey, from_row, from_rows, record
 from lib.errors import SubscriberExists, SubscriberHasLiveContracts
-from lib.events.outbox import OUTBOX_STATEMENT, outbox_params
 
 __all__ = [
     "Subscriber",
@@ -54,13 +53,10 @@ def get_subscriber(db: Database, subscriber_id: str) -> Subscriber | None:
 def create_subscriber(db: Database, user_id: str, fields: dict[str, Any], now: dt.datetime) -> Subscriber:
     """Raises SubscriberExists when the user has one already."""
     try:
-        rows = db.transaction(
-            f"CREATE ONLY $s CONTENT $content; {OUTBOX_STATEMENT}",
-            {
-                "s": record("subscriber", user_id),
-                "content": new_subscriber_content(user_id, now, **fields),
-                **outbox_params("subscriber.created", {"subscriber_id": user_id, "user_id": user_id}),
-            },
+        rows = db.write(
+            "CREATE ONLY $s CONTENT $content;",
+            {"s": record("subscriber", user_id), "content": new_subscriber_content(user_id, now, **fields)},
+            events=[Event("subscriber.created", {"subscriber_id": user_id, "user_id": user_id})],
         )
     except RecordExists:
         raise SubscriberExists from None
@@ -86,31 +82,28 @@ def list_subscribers(db: Database, *, user_id: str | None, after: Cursor | None,
 
 def update_subscriber(db: Database, subscriber_id: str, fields: dict[str, Any], now: dt.datetime) -> Subscriber | None:
     changes = {k: fields[k] for k in ("auto_renew", "billing_email") if k in fields} | {"updated_at": now}
-    rows = db.transaction(
-        f"UPDATE $s MERGE $changes RETURN AFTER; {OUTBOX_STATEMENT}",
-        {
-            "s": record("subscriber", subscriber_id),
-            "changes": changes,
-            **outbox_params("subscriber.updated", {"subscriber_id": subscriber_id}),
-        },
-    )
-    return from_row(Subscriber, rows[0][0]) if rows[0] else None
+    try:
+        rows = db.write(
+            "IF $s.id = NONE { THROW 'kiroshi:no_subscriber' }; UPDATE ONLY $s MERGE $changes RETURN AFTER;",
+            {"s": record("subscriber", subscriber_id), "changes": changes},
+            events=[Event("subscriber.updated", {"subscriber_id": subscriber_id})],
+        )
+    except Thrown:
+        return None
+    return from_row(Subscriber, rows[1])
 
 
 def delete_subscriber(db: Database, subscriber: Subscriber, now: dt.datetime) -> None:
     """Raises SubscriberHasLiveContracts while a contract is active or scheduled."""
-    live = db.transaction(
-        f"""
-        LET $live = {LIVE_CONTRACTS};
-        IF $live = 0 {{ DELETE $s; {OUTBOX_STATEMENT} }};
-        RETURN $live;
-        """,
-        {
-            "s": record("subscriber", subscriber.subscriber_id),
-            "user": record("user", subscriber.user_id),
-            "now": now,
-            **outbox_params("subscriber.deleted", {"subscriber_id": subscriber.subscriber_id}),
-        },
-    )[-1]
-    if live:
-        raise SubscriberHasLiveContracts
+    try:
+        db.write(
+            f"IF {LIVE_CONTRACTS} > 0 {{ THROW 'kiroshi:live_contracts' }}; DELETE $s;",
+            {
+                "s": record("subscriber", subscriber.subscriber_id),
+                "user": record("user", subscriber.user_id),
+                "now": now,
+            },
+            events=[Event("subscriber.deleted", {"subscriber_id": subscriber.subscriber_id})],
+        )
+    except Thrown:
+        raise SubscriberHasLiveContracts from None

@@ -14,7 +14,8 @@ import random
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 from lib.config import Settings, prepare_engine_environment
@@ -81,6 +82,21 @@ def _classify(message: str) -> QueryFailed:
     return QueryFailed(message)
 
 
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A domain event: written with the change it announces (Database.write), published after."""
+
+    topic: str
+    payload: dict[str, Any]
+
+
+# The outbox's rows; lib.events.outbox publishes them, in order, after the write committed.
+_OUTBOX = (
+    "FOR $event IN $outbox_events "
+    "{ CREATE event_outbox CONTENT {topic: $event.topic, payload: $event.payload, created_at: time::now()} };"
+)
+
+
 class Database:
     """A thread-safe facade over one SDK connection. Results are plain Python values."""
 
@@ -93,6 +109,7 @@ class Database:
         self.closed = False
         # Only an embedded database is written by this process alone: only then may reads be memoised.
         self.memo = Memo(enabled=embedded)
+        self._events_written = False  # since the last take_events_written: some write left events to publish
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None, *, tagged: bool = False) -> list[Any]:
         """Run one or more statements; return each statement's result.
@@ -142,6 +159,37 @@ class Database:
                     raise
                 time.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))  # noqa: S311 - jitter
         raise AssertionError("unreachable")
+
+    def write(
+        self,
+        sql: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        events: Sequence[Event] = (),
+        stale: str | None = None,
+    ) -> list[Any]:
+        """A write transaction (as `transaction`) with what it changes beside its rows: `events`
+        join it in the outbox (one more result, last), and the memo forgets owner `stale`'s
+        entries once it is over, committed or not."""
+        sql = sql if sql.rstrip().endswith(";") else f"{sql};"
+        if events:
+            sql = f"{sql}\n{_OUTBOX}"
+            params = {**(params or {}), "outbox_events": [{"topic": e.topic, "payload": e.payload} for e in events]}
+        try:
+            results = self.transaction(sql, params)
+        finally:
+            if stale is not None:
+                self.memo.invalidate(stale)
+        if events:
+            self._events_written = True
+        return results
+
+    def take_events_written(self) -> bool:
+        """Whether a write committed events since the last call (then the outbox has some to publish)."""
+        if not self._events_written:
+            return False
+        self._events_written = False
+        return True
 
     def ping(self) -> None:
         self.query("RETURN 1")

@@ -1,47 +1,69 @@
 """Domain events written in the same transaction as the change, published after commit.
 
-The database is the truth; the bus is a notifier. An event whose publish fails stays pending and
-is published by the next relay, with its record id as `msg_id` so that redeliveries de-duplicate.
-
-A request relays only if it wrote an event (`outbox_params` marks its context): most writes (a
-login's `last_login_at`, a profile edit) write none, and a relay is a database query.
+The database is the truth; the bus is a notifier. A write names its events (Database.write); after
+each request the `Outbox` publishes them, at once or, in a process that runs `relay_forever`, in the
+background. An event whose publish fails stays pending and goes out with the next relay, with its
+record id as `msg_id` so that redeliveries de-duplicate. Only requests whose writes committed
+events relay: a relay is a database query.
 """
 
 from __future__ import annotations
 
-import contextvars
+import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from lib.db.connection import Database
 from lib.db.records import record_key
 from lib.events import EventBus
 
-__all__ = ["OUTBOX_STATEMENT", "outbox_params", "relay_outbox", "take_written"]
+__all__ = ["Outbox", "relay_outbox"]
 
 log = logging.getLogger("kiroshi.events")
 
-OUTBOX_STATEMENT = (
-    "CREATE event_outbox CONTENT {topic: $event_topic, payload: $event_payload, created_at: time::now()};"
-)
 
+class Outbox:
+    """Publishes what writes left in the outbox."""
 
-_written: contextvars.ContextVar[bool] = contextvars.ContextVar("kiroshi_outbox_written", default=False)
+    def __init__(self, db: Database, bus: EventBus) -> None:
+        self.db, self.bus = db, bus
+        self._wake: Callable[[], None] | None = None  # set while relay_forever runs
 
+    def after_request(self) -> None:
+        """Publish the events that writes committed (a bus that is down leaves them pending)."""
+        if not self.db.take_events_written():
+            return
+        if self._wake is not None:
+            self._wake()
+            return
+        try:
+            relay_outbox(self.db, self.bus)
+        except Exception:  # events stay in the outbox; the next write relays them
+            log.exception("outbox relay failed")
 
-def outbox_params(topic: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The parameters OUTBOX_STATEMENT expects. Marks the current request as one that writes an
-    event (if its write then fails, the relay finds nothing: harmless)."""
-    _written.set(True)
-    return {"event_topic": topic, "event_payload": payload}
+    async def relay_forever(self, interval: float) -> None:
+        """Publish in the background from now on: when a request wrote events, and every
+        `interval` seconds (events written while the bus was down go out once it is back)."""
+        loop, wake = asyncio.get_running_loop(), asyncio.Event()
 
+        def wake_up() -> None:
+            loop.call_soon_threadsafe(wake.set)
 
-def take_written() -> bool:
-    """Whether this context built an event write since the last call; clears the mark."""
-    if not _written.get():
-        return False
-    _written.set(False)
-    return True
+        self._wake = wake_up
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=interval)
+                wake.clear()
+                try:
+                    while await loop.run_in_executor(None, relay_outbox, self.db, self.bus):
+                        pass
+                except Exception:  # the database or the bus is down: try again on the next round
+                    log.warning("outbox relay failed; retrying", exc_info=True)
+        finally:
+            self._wake = None
 
 
 def relay_outbox(db: Database, bus: EventBus, batch: int = 100) -> int:

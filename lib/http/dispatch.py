@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from lib.auth.policies import Auth, authorize
 from lib.errors import ApiError, BadRequest, PayloadTooLarge, Unauthorized, UnprocessableContent, UnsupportedMediaType
-from lib.events.outbox import take_written
 from lib.http import json
 from lib.http.background_loop import run_coroutine
 from lib.http.messages import HttpRequest, HttpResponse, Reply
@@ -243,8 +242,16 @@ def _failed(route: Route, error: Exception, request_id: str) -> HttpResponse:
 
 
 def _done(
-    call: Call | None, request: HttpRequest, route: Route, response: HttpResponse, started: float, request_id: str
+    call: Call | None,
+    request: HttpRequest,
+    route: Route,
+    response: HttpResponse,
+    started: float,
+    request_id: str,
+    services: Services,
 ) -> None:
+    """After every request, on both paths: publish the events its writes committed, count it, log it."""
+    services.outbox.after_request()
     user_id = call.principal.user.user_id if call is not None and call.principal is not None else None
     seconds = time.perf_counter() - started
     count_request(route.name, response.status, seconds)
@@ -266,9 +273,7 @@ def dispatch(route: Route, path: Mapping[str, str], request: HttpRequest, servic
         response = _answer(route, route.handler(call), call)
     except Exception as error:  # the one place that turns any failure into a problem answer
         response = _failed(route, error, request_id)
-    if take_written():  # only requests that wrote an event relay (a relay is a database query)
-        services.events_written()
-    _done(call, request, route, response, started, request_id)
+    _done(call, request, route, response, started, request_id, services)
     return response
 
 
@@ -282,7 +287,7 @@ async def dispatch_async(
         response = _answer(route, await route.handler(call), call)
     except Exception as error:  # the one place that turns any failure into a problem answer
         response = _failed(route, error, request_id)
-    _done(call, request, route, response, started, request_id)
+    _done(call, request, route, response, started, request_id, services)
     return response
 
 
