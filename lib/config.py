@@ -1,7 +1,7 @@
 """Settings: the only module that reads the environment.
 
-Every setting has a documented `KIROSHI_*` (or `OPENAI_*`) variable; the defaults run Kiroshi on
-embedded SurrealDB, an in-process cache and an in-process event bus. Secrets print as `***`.
+Every setting has a documented `KIROSHI_*` (or `OPENAI_*`, `STRIPE_*`) variable; the defaults run
+Kiroshi on embedded SurrealDB, an in-process cache and an in-process event bus. Secrets print as `***`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 __all__ = ["ConfigError", "Secret", "Settings", "load_settings", "prepare_engine_environment"]
 
@@ -20,6 +21,8 @@ ADAPTER_SCHEMES = {
     "nats": ("nats", "tls"),
     "loki": ("http", "https"),
 }
+PAYMENT_MODES = ("trust", "stripe")  # trust: any transaction id is a payment (local development only)
+STRIPE_API_BASE = "https://api.stripe.com"
 
 
 class ConfigError(ValueError):
@@ -75,6 +78,10 @@ class Settings:
     client_ip_header: str = ""  # e.g. x-real-ip behind Nginx; unset: the socket's peer address
     events_max_age_days: int = 30  # JetStream keeps domain events this long (KIROSHI_EVENTS stream)
     events_max_bytes: int = 1 << 30  # and at most this much of them, dropping the oldest
+    payments: str = "trust"  # PAYMENT_MODES
+    stripe_api_key: Secret = field(default=Secret(""), repr=False)
+    stripe_webhook_secret: Secret = field(default=Secret(""), repr=False)
+    stripe_api_base: str = STRIPE_API_BASE  # tests and benchmarks point it at a fake Stripe
 
     def with_(self, **changes: object) -> Settings:
         """A copy with some settings changed (tests use it)."""
@@ -120,11 +127,11 @@ def _url(env: Mapping[str, str], name: str, kind: str, default: str = "") -> str
 
 
 def _email(env: Mapping[str, str], name: str) -> str:
-    """`name`'s e-mail address in the form accounts store (lib.accounts.rules.normalize_email), or ""."""
+    """`name`'s e-mail address in the form accounts store (lib.emails.normalize_email), or ""."""
     raw = env.get(name, "").strip()
     if not raw:
         return ""
-    from lib.accounts.rules import normalize_email  # noqa: PLC0415 - accounts import the database layer
+    from lib.emails import normalize_email  # noqa: PLC0415 - only a process with this setting pays for it
 
     try:
         return normalize_email(raw)
@@ -163,6 +170,24 @@ def _jwt_secret(env: Mapping[str, str], data_dir: Path) -> Secret:
     return Secret(path.read_text().strip())
 
 
+def _payments(env: Mapping[str, str]) -> tuple[str, Secret, Secret, str]:
+    """(KIROSHI_PAYMENTS, STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE). Raises ConfigError
+    naming the variable for an unknown mode, a key or secret missing in stripe mode, or a base that
+    is not an http(s) URL."""
+    raw = env.get("KIROSHI_PAYMENTS", "").strip()
+    mode = raw.lower() or "trust"
+    if mode not in PAYMENT_MODES:
+        raise ConfigError(f"KIROSHI_PAYMENTS must be one of {', '.join(PAYMENT_MODES)}, got {raw!r}")
+    api_key, webhook_secret = _secret(env, "STRIPE_API_KEY"), _secret(env, "STRIPE_WEBHOOK_SECRET")
+    for name, value in (("STRIPE_API_KEY", api_key), ("STRIPE_WEBHOOK_SECRET", webhook_secret)):
+        if mode == "stripe" and not value.strip():
+            raise ConfigError(f"{name} must be set when KIROSHI_PAYMENTS=stripe (KIROSHI_PAYMENTS=trust does without)")
+    base = env.get("STRIPE_API_BASE", "").strip().rstrip("/") or STRIPE_API_BASE
+    if scheme(base) not in ("http", "https") or not urlsplit(base).hostname:
+        raise ConfigError(f"STRIPE_API_BASE must be an http(s):// URL, got {base!r}")
+    return mode, Secret(api_key.strip()), Secret(webhook_secret.strip()), base
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `env` (default: the process environment).
 
@@ -174,6 +199,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     models = tuple(m.strip() for m in env.get("KIROSHI_MODELS", "gpt-4o-mini").split(",") if m.strip())
     if not models:
         raise ConfigError("KIROSHI_MODELS must name at least one model")
+    payments, stripe_api_key, stripe_webhook_secret, stripe_api_base = _payments(env)
     return Settings(
         host=env.get("KIROSHI_HOST", "127.0.0.1"),
         port=_int(env, "KIROSHI_PORT", 8080),
@@ -213,6 +239,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         client_ip_header=env.get("KIROSHI_CLIENT_IP_HEADER", "").strip().lower(),
         events_max_age_days=_int(env, "KIROSHI_EVENTS_MAX_AGE_DAYS", 30, minimum=1, maximum=36_500),
         events_max_bytes=_int(env, "KIROSHI_EVENTS_MAX_BYTES", 1 << 30, minimum=1 << 20),
+        payments=payments,
+        stripe_api_key=stripe_api_key,
+        stripe_webhook_secret=stripe_webhook_secret,
+        stripe_api_base=stripe_api_base,
     )
 
 

@@ -7,8 +7,8 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from lib.accounts.repository import User
-from lib.emails import normalize_email
 from lib.auth import passwords
+from lib.emails import normalize_email
 from lib.http.schemas import Email, Message, StrictSchema, Text, change_out, page_out, record_out
 
 __all__ = [

@@ -62,3 +62,51 @@ def test_the_old_compose_default_jwt_secret_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="KIROSHI_JWT_SECRET"):
         load_settings({"KIROSHI_DATA_DIR": str(tmp_path), "KIROSHI_JWT_SECRET": f" {old_default}\n"})
+
+
+def test_payments_default_to_trust_and_stripes_own_api(tmp_path: Path) -> None:
+    settings = load_settings({"KIROSHI_DATA_DIR": str(tmp_path)})
+
+    assert (settings.payments, settings.stripe_api_base) == ("trust", "https://api.stripe.com")
+    assert (settings.stripe_api_key, settings.stripe_webhook_secret) == ("", "")
+
+
+def test_stripe_mode_reads_its_settings_and_never_prints_them(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "KIROSHI_DATA_DIR": str(tmp_path),
+            "KIROSHI_PAYMENTS": " Stripe ",
+            "STRIPE_API_KEY": "sk_test_very_secret",
+            "STRIPE_WEBHOOK_SECRET": "whsec_very_secret",
+            "STRIPE_API_BASE": "http://127.0.0.1:12111/",
+        }
+    )
+
+    assert (settings.payments, settings.stripe_api_base) == ("stripe", "http://127.0.0.1:12111")
+    assert (settings.stripe_api_key, settings.stripe_webhook_secret) == ("sk_test_very_secret", "whsec_very_secret")
+    assert "very_secret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("missing", "name"),
+    [
+        ({"KIROSHI_PAYMENTS": "paypal"}, "KIROSHI_PAYMENTS"),
+        ({"STRIPE_API_KEY": ""}, "STRIPE_API_KEY"),
+        ({"STRIPE_API_KEY": "  "}, "STRIPE_API_KEY"),
+        ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET"),
+        ({"STRIPE_API_BASE": "api.stripe.com"}, "STRIPE_API_BASE"),
+        ({"STRIPE_API_BASE": "ftp://api.stripe.com"}, "STRIPE_API_BASE"),
+    ],
+)
+def test_stripe_mode_without_what_it_needs_fails_at_start_with_the_name(
+    tmp_path: Path, missing: dict[str, str], name: str
+) -> None:
+    env = {
+        "KIROSHI_DATA_DIR": str(tmp_path),
+        "KIROSHI_PAYMENTS": "stripe",
+        "STRIPE_API_KEY": "sk_test_x",
+        "STRIPE_WEBHOOK_SECRET": "whsec_x",
+    }
+
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env | missing)
