@@ -2,6 +2,8 @@
 
 `OpenAICompatible` (lib/llm/openai.py) talks to any OpenAI-compatible server through the openai
 package; tests and benchmarks point it at the project's fake server (tests/support/fake_openai.py).
+`Router` (lib/llm/router.py) serves the models of a catalogue (lib/llm/catalogue.py) from several
+such servers, with fallbacks; `served_by(stream)` tells which model served a stream it returned.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from lib.errors import BadGateway
 
-__all__ = ["LLM", "Choice", "ChoicesLLM", "UpstreamError", "Usage"]
+__all__ = ["LLM", "Choice", "ChoicesLLM", "Served", "UpstreamError", "Usage", "served_by"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,23 @@ class Choice:
     tool_calls: list[dict[str, Any]] | None = None
     logprobs: dict[str, Any] | None = None
     finish_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """Which model served a reply: its public name, the provider, and the provider's name for it."""
+
+    model: str
+    provider: str
+    provider_model: str
+
+
+def served_by(stream: object) -> Served | None:
+    """Which model served `stream` (what an LLM's `stream` or `stream_choices` returned): known
+    from its first item on, or once it ended without any; None before, when every model failed,
+    and for an adapter that serves one model as asked (OpenAICompatible)."""
+    served = getattr(stream, "served", None)
+    return served if isinstance(served, Served) else None
 
 
 # What a model adapter raises: lib.errors.BadGateway, or the subclass that says how the model server

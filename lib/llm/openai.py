@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -38,7 +38,7 @@ from lib.errors import (
 )
 from lib.llm import Choice, Usage
 
-__all__ = ["OpenAICompatible"]
+__all__ = ["OpenAICompatible", "failure_of", "transient"]
 
 log = logging.getLogger("kiroshi.llm")
 
@@ -49,7 +49,15 @@ _FAILURES = (openai.APIError, httpx2.HTTPError, orjson.JSONDecodeError, OSError,
 class OpenAICompatible:
     adapter = "openai"
 
-    def __init__(self, base_url: str, api_key: str, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        timeout_seconds: float,
+        refused: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
+        """`refused`: the parameters each model's server is known to refuse (`stream_options`,
+        `max_tokens`, `max_completion_tokens`), adapted from the first request on."""
         timeout = httpx2.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds))
         self._client = openai.AsyncOpenAI(
             base_url=base_url or None,
@@ -61,7 +69,7 @@ class OpenAICompatible:
         address = urlsplit(str(self._client.base_url))
         self._host = f"{address.hostname}:{address.port}" if address.port else str(address.hostname)
         self._secrets = tuple(x for x in (api_key, address.password) if x)
-        self._refused: dict[str, frozenset[str]] = {}  # model → the parameters its server refused
+        self._refused: dict[str, frozenset[str]] = dict(refused or {})  # model → the parameters its server refused
 
     def stream(
         self, model: str, messages: list[dict[str, str]], max_tokens: int, options: dict[str, Any] | None = None
@@ -137,6 +145,16 @@ def failure_of(exc: BaseException, *, answered: bool) -> BadGateway:
     if not answered and isinstance(exc, openai.APIConnectionError | httpx2.TransportError | OSError):
         return UpstreamUnreachable()
     return UpstreamUnavailable()
+
+
+def transient(failure: BadGateway) -> bool:
+    """Whether another server may well serve what this one failed: it could not be reached, rate
+    limited, timed out, broke off, or answered a 5xx. A refused key or a 4xx is not: the request or
+    the configuration is at fault."""
+    if isinstance(failure, UpstreamUnreachable | UpstreamRateLimited | UpstreamTimeout | UpstreamUnavailable):
+        return True
+    cause = failure.__cause__
+    return isinstance(cause, openai.APIStatusError) and cause.status_code >= 500
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
