@@ -10,6 +10,7 @@ COPY main.py ./
 COPY functions ./functions
 COPY lib ./lib
 COPY local_runner ./local_runner
+COPY console ./console
 
 ENV KIROSHI_HOST=0.0.0.0 \
     KIROSHI_PORT=8080 \

@@ -65,6 +65,7 @@ meta_openapi = aws.route_handler("meta.openapi")
 meta_asyncapi = aws.route_handler("meta.asyncapi")
 meta_docs = aws.route_handler("meta.docs")
 meta_docs_asset = aws.route_handler("meta.docs_asset")
+meta_console_asset = aws.route_handler("meta.console_asset")
 
 
 def chat_connect(event: dict[str, Any], context: Any) -> dict[str, Any]:

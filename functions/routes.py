@@ -269,6 +269,7 @@ ROUTES: tuple[Route, ...] = (
     Route("meta.asyncapi", "GET", "/asyncapi.json", A.PUBLIC),
     Route("meta.docs", "GET", "/docs", A.PUBLIC),
     Route("meta.docs_asset", "GET", "/docs/{asset}", A.PUBLIC, errors=(404,)),
+    Route("meta.console_asset", "GET", "/console/{asset}", A.PUBLIC, errors=(404,)),
 )
 
 

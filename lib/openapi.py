@@ -54,6 +54,10 @@ Decisions where the API contract is silent:
 - The chat session (`GET /chats/{user_id}/{chat_id}/session`) is a WebSocket, authenticated by its
   `auth_token` query parameter (a JWT or a ticket), not a header. Its frames, their error codes and
   the close codes are the AsyncAPI 3.0 document at `/asyncapi.json`.
+- `GET /` answers the web console's page (HTML, with a strict Content-Security-Policy) to a request whose
+  `Accept` names `text/html` first, as a browser's navigation does, and its JSON (name, version, where the
+  documentation is) to any other, curl's `*/*` and a missing `Accept` included; both say `Vary: Accept`.
+  The console's files are `GET /console/{asset}`.
 - `/v1/chat/completions` accepts OpenAI's standard parameters (tools and tool calls, response_format,
   sampling, logprobs, max_tokens or max_completion_tokens, stream_options; n=1 only); a quota refusal
   there is 429 `insufficient_quota`, a model outside the caller's plan 404 `model_not_found`.

@@ -20,6 +20,7 @@ COMPOSE = {
     "sessions_per_address": "50",
     "http_servers": "        server http:8080 max_fails=0;",
     "ws_servers": "        server websocket:8081 max_fails=0;",
+    "console": "/usr/share/nginx/kiroshi-console",
 }
 
 

@@ -10,6 +10,7 @@ The last user message steers it:
   `[cut=N]`      send N tokens, then drop the connection without finishing
   `[hang]`       accept the request and never answer
   `[calls=N]`    with `tools`, call N of them at once (default 1; 1 with `parallel_tool_calls: false`)
+  `[echo]`       reply with the message itself (the knobs taken out), a word (with the space before it) a token
 With `tools` (and `tool_choice` not "none") it calls a tool as OpenAI streams calls: `delta.tool_calls`
 chunks (`index`, `id`, `type`, `function.name`, then `function.arguments` in pieces), finish_reason
 `tool_calls`; the tool's argument is the prompt. After a `tool` message it answers what the tool said.
@@ -205,6 +206,8 @@ def _reply(request: dict[str, Any], prompt: str, count: int, calls: int) -> tupl
     if last["role"] == "tool":
         return [{"content": w} for w in ("The", " tool", " said", ": ", str(last["content"]))][:count], "stop"
     tools, choice = request.get("tools") or [], request.get("tool_choice", "auto")
+    if "[echo]" in prompt and not tools:
+        return [{"content": word} for word in re.findall(r"\s*\S+", re.sub(r"\[[^\]]*\] ?", "", prompt))], "stop"
     if not tools or choice == "none":
         return [{"content": WORDS[i % len(WORDS)]} for i in range(count)], "stop"
     if isinstance(choice, dict):

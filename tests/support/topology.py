@@ -130,6 +130,7 @@ class Topology:
                     "listen": f"127.0.0.1:{self.port}",
                     "http_servers": "\n".join(f"        server 127.0.0.1:{r.port};" for r in self.http),
                     "ws_servers": "\n".join(f"        server 127.0.0.1:{r.port};" for r in self.ws),
+                    "console": str(ROOT / "console"),
                 }
             )
         )
