@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint types fuzz audit soak bench bench-chat package-aws generated clean
+.PHONY: run test lint types fuzz audit soak bench bench-chat bench-memory package-aws generated clean compat
 
 # Serving needs requirements.txt only; the test and lint toolset (requirements-dev.txt) is for everything else.
 $(BIN)/.runtime: requirements.txt
@@ -38,11 +38,24 @@ audit: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python bench/auth_throughput.py
 
+# 30 minutes of mixed load; RSS every 10 s and a verdict on its plateau (`make soak SOAK_SECONDS=240`: a quick look).
+SOAK_SECONDS ?= 1800
 soak: $(BIN)/.installed
-	$(BIN)/python bench/soak.py --seconds 600
+	$(BIN)/python bench/soak.py --seconds $(SOAK_SECONDS)
+
+# What grows per user, contract, chat, message, usage row, outbox event and open session (README, Operations).
+bench-memory: $(BIN)/.installed
+	$(BIN)/python bench/memory.py
 
 bench-chat: $(BIN)/.installed
 	$(BIN)/python bench/chat_stream.py
+
+# The session and /v1 against a real OpenAI-compatible server: LiteLLM's proxy with mock responses, in its
+# own virtual environment (.compat-venv, ignored by git). Not part of `make test`: it needs PyPI once.
+COMPAT_VENV ?= .compat-venv
+compat: $(BIN)/.installed
+	test -x $(COMPAT_VENV)/bin/litellm || { $(PYTHON) -m venv $(COMPAT_VENV) && $(COMPAT_VENV)/bin/pip install --quiet 'litellm[proxy]'; }
+	$(BIN)/python -m tests.support.compat --litellm $(COMPAT_VENV)/bin/litellm
 
 # Mutation testing of the core (tests/support/mutate.py): slow, not part of `make test`.
 .PHONY: mutate

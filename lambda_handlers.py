@@ -28,6 +28,9 @@ users_change_surname = aws.route_handler("users.change_surname")
 users_change_email = aws.route_handler("users.change_email")
 users_change_password = aws.route_handler("users.change_password")
 users_delete = aws.route_handler("users.delete")
+users_usage = aws.route_handler("users.usage")
+
+usage_all_users = aws.route_handler("usage.all_users")
 
 plans_list = aws.route_handler("plans.list")
 plans_get = aws.route_handler("plans.get")
@@ -41,6 +44,7 @@ subscribers_create = aws.route_handler("subscribers.create")
 subscribers_update = aws.route_handler("subscribers.update")
 subscribers_delete = aws.route_handler("subscribers.delete")
 
+subscriptions_checkout = aws.route_handler("subscriptions.checkout")
 subscriptions_buy = aws.route_handler("subscriptions.buy")
 subscriptions_refund = aws.route_handler("subscriptions.refund")
 subscriptions_contracts = aws.route_handler("subscriptions.contracts")
@@ -52,6 +56,8 @@ chats_get = aws.route_handler("chats.get")
 chats_rename = aws.route_handler("chats.rename")
 chats_delete = aws.route_handler("chats.delete")
 chats_ticket = aws.route_handler("chats.ticket")
+
+payments_stripe_webhook = aws.route_handler("payments.stripe_webhook")
 
 compat_chat_completions = aws.route_handler("compat.chat_completions")
 compat_models = aws.route_handler("compat.models")

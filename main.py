@@ -23,6 +23,9 @@ users_change_surname = gcf.target("users.change_surname")
 users_change_email = gcf.target("users.change_email")
 users_change_password = gcf.target("users.change_password")
 users_delete = gcf.target("users.delete")
+users_usage = gcf.target("users.usage")
+
+usage_all_users = gcf.target("usage.all_users")
 
 plans_list = gcf.target("plans.list")
 plans_get = gcf.target("plans.get")
@@ -36,6 +39,7 @@ subscribers_create = gcf.target("subscribers.create")
 subscribers_update = gcf.target("subscribers.update")
 subscribers_delete = gcf.target("subscribers.delete")
 
+subscriptions_checkout = gcf.target("subscriptions.checkout")
 subscriptions_buy = gcf.target("subscriptions.buy")
 subscriptions_refund = gcf.target("subscriptions.refund")
 subscriptions_contracts = gcf.target("subscriptions.contracts")
@@ -48,6 +52,8 @@ chats_rename = gcf.target("chats.rename")
 chats_delete = gcf.target("chats.delete")
 chats_ticket = gcf.target("chats.ticket")
 chats_session = gcf.target("chats.session")
+
+payments_stripe_webhook = gcf.target("payments.stripe_webhook")
 
 compat_chat_completions = gcf.target("compat.chat_completions")
 compat_models = gcf.target("compat.models")

@@ -1,11 +1,14 @@
 """Streaming chat through Kiroshi vs straight to the upstream, measured in the same run.
 
-    .venv/bin/python bench/chat_stream.py [--seconds 10] [--tokens 32] [--idle 10000]
+    .venv/bin/python bench/chat_stream.py [--seconds 10] [--tokens 32] [--idle 10000] [--catalogue 50]
 
 Starts the fake OpenAI-compatible upstream and a local runner (embedded SurrealDB on disk, fsync
 on), then reports: time to first token p50/p99 at concurrency 1 and 50 (direct vs Kiroshi, and
 what Kiroshi adds), streamed replies per second at concurrency 50 (direct vs Kiroshi, every reply
-stored), and the runner's memory per idle session with N idle sessions open.
+stored), and the runner's memory per idle session with N idle sessions open. With `--catalogue N`
+a second runner in the same run serves the same model from a KIROSHI_MODELS_FILE of N models with
+fallbacks (tests.support.catalogues.many_models), and its figures are printed beside the
+one-provider shorthand's.
 
 Both clients use aiohttp (its HTTP and WebSocket parsers are in C) and decode every SSE event or
 frame with orjson, as a real client would: a slower client would measure itself, not the server.
@@ -29,6 +32,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.catalogues import many_models  # noqa: E402
 from tests.support.chat import ChatUser  # noqa: E402
 from tests.support.runner import Runner, free_port, wait_http  # noqa: E402
 
@@ -87,13 +91,13 @@ async def run_clients(n: int, seconds: float, one_reply) -> tuple[list[float], i
     return ttfts, len(ttfts)
 
 
-async def measure(args: argparse.Namespace, upstream: str, runner: Runner) -> dict[str, object]:
+async def measure(args: argparse.Namespace, upstream: str, runner: Runner, label: str = "kiroshi") -> dict[str, object]:
     user = ChatUser.create(runner.url)
     chats = [user.chat_id] + [user.new_chat() for _ in range(49)]
     prompt = f"bench [tokens={args.tokens}]"
     results: dict[str, object] = {}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as http:
-        for concurrency in (1, 50):
+        for concurrency in (1, 50) if label == "kiroshi" else ():
             ttfts, count = await run_clients(
                 concurrency, args.seconds, lambda i: direct_reply(http, f"{upstream}/chat/completions", prompt)
             )
@@ -107,10 +111,27 @@ async def measure(args: argparse.Namespace, upstream: str, runner: Runner) -> di
             await ws.receive_str()
         for concurrency in (1, 50):
             ttfts, count = await run_clients(concurrency, args.seconds, lambda i: kiroshi_reply(sockets[i], prompt))
-            results[f"kiroshi c={concurrency}"] = (ttfts, count / args.seconds)
+            results[f"{label} c={concurrency}"] = (ttfts, count / args.seconds)
         for ws in sockets:
             await ws.close()
     return results
+
+
+def catalogue_run(args: argparse.Namespace, port: int, env: dict[str, str]) -> dict[str, object]:
+    """The same measurement through a runner whose models come from a catalogue of `args.catalogue`
+    models over two upstreams (both the fake), each with two fallbacks: `gpt-4o-mini` is the first."""
+    data_dir = Path(tempfile.mkdtemp(prefix="kiroshi-chat-bench-catalogue-"))
+    models = data_dir / "models.toml"
+    upstream = f"http://127.0.0.1:{port}/v1"
+    models.write_text(many_models([upstream, upstream], args.catalogue, "BENCH_KEY"), encoding="utf-8")
+    shorthand = {k: v for k, v in env.items() if not k.startswith("OPENAI_")}
+    runner = Runner(data_dir, {**shorthand, "KIROSHI_MODELS_FILE": str(models), "BENCH_KEY": "bench"}, quiet=True)
+    try:
+        runner.start()
+        return asyncio.run(measure(args, upstream, runner, label="catalogue"))
+    finally:
+        runner.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def rss_kib(pid: int) -> int:
@@ -149,6 +170,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--idle", type=int, default=10_000)
+    parser.add_argument("--catalogue", type=int, default=0, help="also measure a catalogue of N models (e.g. 50)")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.idle + 1000)), hard))
@@ -166,12 +188,16 @@ def main() -> None:
     }
     runner = Runner(data_dir, env, quiet=True)
     try:
-        runner.start()
-        wait_http(f"http://127.0.0.1:{port}/v1/models")
-        results = asyncio.run(measure(args, f"http://127.0.0.1:{port}/v1", runner))
-        before, after = asyncio.run(idle_sessions(runner, args.idle)) if args.idle else (0, 0)
+        try:
+            runner.start()
+            wait_http(f"http://127.0.0.1:{port}/v1/models")
+            results = asyncio.run(measure(args, f"http://127.0.0.1:{port}/v1", runner))
+            before, after = asyncio.run(idle_sessions(runner, args.idle)) if args.idle else (0, 0)
+        finally:
+            runner.stop()
+        if args.catalogue:  # the same fake, right after: the machine's drift is the smaller
+            results |= catalogue_run(args, port, env)
     finally:
-        runner.stop()
         fake.terminate()
         fake.wait()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -179,6 +205,12 @@ def main() -> None:
     print(f"{'':22}{'TTFT p50':>10}{'TTFT p99':>10}{'replies/s':>11}")
     for name, (ttfts, rate) in results.items():
         print(f"{name:22}{pct(ttfts, 0.5):8.2f}ms{pct(ttfts, 0.99):8.2f}ms{rate:11.1f}")
+    for c in (1, 50) if args.catalogue else ():
+        shorthand, routed = results[f"kiroshi c={c}"], results[f"catalogue c={c}"]
+        print(
+            f"{args.catalogue}-model catalogue vs one-provider shorthand c={c}: first token p50 "
+            f"{pct(routed[0], 0.5) - pct(shorthand[0], 0.5):+.2f} ms, replies/s {routed[1] / shorthand[1]:.1%}"
+        )
     for c in (1, 50):
         direct, kiroshi = results[f"direct c={c}"], results[f"kiroshi c={c}"]
         print(

@@ -90,6 +90,24 @@ ROUTES: tuple[Route, ...] = (
         errors=(404,),
     ),
     Route("users.delete", "DELETE", "/users/{user_id}", A.SELF_OR_ADMIN, out="http.schemas:Message", errors=(404,)),
+    Route(
+        "users.usage",
+        "GET",
+        "/users/{user_id}/usage",
+        A.SELF_OR_ADMIN,
+        out="chats.schemas:UserUsageOut",
+        query="chats.schemas:UsageQuery",
+        errors=(404, 422),
+    ),
+    Route(
+        "usage.all_users",
+        "GET",
+        "/usage",
+        A.ADMIN,
+        out="chats.schemas:AllUsageOut",
+        query="chats.schemas:UsageQuery",
+        errors=(422,),
+    ),
     # plans
     Route("plans.list", "GET", "/subscriptions/plans", A.USER, out="billing.schemas:PlansPageOut", query=PAGE),
     Route("plans.get", "GET", "/subscriptions/plans/{plan_id}", A.USER, out="billing.schemas:PlanOut", errors=(404,)),
@@ -163,7 +181,18 @@ ROUTES: tuple[Route, ...] = (
         out="billing.schemas:SubscriberReplyOut",
         errors=(403, 404, 409),
     ),
-    # purchases, refunds and contracts
+    # purchases, refunds and contracts (offloaded: with KIROSHI_PAYMENTS=stripe each one may wait on Stripe)
+    Route(
+        "subscriptions.checkout",
+        "POST",
+        "/subscriptions/checkout",
+        A.USER,
+        "billing.schemas:CheckoutIn",
+        "billing.schemas:CheckoutOut",
+        status=201,
+        offload=True,
+        errors=(404, 409, 502),
+    ),
     Route(
         "subscriptions.buy",
         "POST",
@@ -173,7 +202,8 @@ ROUTES: tuple[Route, ...] = (
         "billing.schemas:BuyOut",
         status=201,
         also=(200,),
-        errors=(402, 404, 409),
+        offload=True,
+        errors=(402, 404, 409, 502),
     ),
     Route(
         "subscriptions.refund",
@@ -182,7 +212,8 @@ ROUTES: tuple[Route, ...] = (
         A.USER,
         "billing.schemas:RefundIn",
         "billing.schemas:RefundOut",
-        errors=(403, 404, 409),
+        offload=True,
+        errors=(403, 404, 409, 502),
     ),
     Route(
         "subscriptions.contracts",
@@ -248,6 +279,17 @@ ROUTES: tuple[Route, ...] = (
         status=101,
         errors=(404, 422, 426, 429),
         websocket=True,
+    ),
+    # payments: Stripe's webhook (public: the Stripe-Signature header signs the body)
+    Route(
+        "payments.stripe_webhook",
+        "POST",
+        "/payments/stripe/webhook",
+        A.PUBLIC,
+        "billing.schemas:StripeEventIn",
+        "billing.schemas:WebhookOut",
+        offload=True,
+        errors=(409,),
     ),
     # OpenAI-compatible
     Route(

@@ -6,12 +6,17 @@ Kiroshi on embedded SurrealDB, an in-process cache and an in-process event bus. 
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from lib.llm.catalogue import Catalogue
 
 __all__ = ["ConfigError", "Secret", "Settings", "load_settings", "prepare_engine_environment"]
 
@@ -58,7 +63,9 @@ class Settings:
     bootstrap_admin_email: str = ""
     openai_base_url: str = ""
     openai_api_key: Secret = field(default=Secret(""), repr=False)
-    models: tuple[str, ...] = ("gpt-4o-mini",)
+    models: tuple[str, ...] = ("gpt-4o-mini",)  # the catalogue's names when a models file is read
+    models_file: str = ""  # KIROSHI_MODELS_FILE
+    catalogue: Catalogue | None = field(default=None, repr=False, compare=False)  # None: the one-provider shorthand
     max_body_bytes: int = 1_048_576
     body_timeout_seconds: int = 10  # a request body not whole by then: 408, the connection closed
     login_max_failures_per_account: int = 100
@@ -78,6 +85,10 @@ class Settings:
     client_ip_header: str = ""  # e.g. x-real-ip behind Nginx; unset: the socket's peer address
     events_max_age_days: int = 30  # JetStream keeps domain events this long (KIROSHI_EVENTS stream)
     events_max_bytes: int = 1 << 30  # and at most this much of them, dropping the oldest
+    memo_entries: int = 10_000  # principals, live contracts, usage totals memoised (embedded database)
+    cache_entries: int = 100_000  # the in-process cache (no Redis): throttling windows, tickets, marks
+    turn_cache_bytes: int = 64 << 20  # recent chat turns kept for the next turn's history
+    resume_replies: int = 500  # ended replies kept (60 s each) for clients that resume: ~64 KB each at most
     payments: str = "trust"  # PAYMENT_MODES
     stripe_api_key: Secret = field(default=Secret(""), repr=False)
     stripe_webhook_secret: Secret = field(default=Secret(""), repr=False)
@@ -86,6 +97,16 @@ class Settings:
     def with_(self, **changes: object) -> Settings:
         """A copy with some settings changed (tests use it)."""
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @functools.cached_property
+    def model_catalogue(self) -> Catalogue:
+        """The models file's catalogue, else the one-provider shorthand: `models` on
+        OPENAI_BASE_URL with OPENAI_API_KEY (lib.llm.catalogue.one_provider)."""
+        if self.catalogue is not None:
+            return self.catalogue
+        from lib.llm.catalogue import one_provider  # noqa: PLC0415 - lib.llm.catalogue imports this module
+
+        return one_provider(self.models, self.openai_base_url, self.openai_api_key)
 
     @property
     def embedded_database(self) -> bool:
@@ -188,6 +209,24 @@ def _payments(env: Mapping[str, str]) -> tuple[str, Secret, Secret, str]:
     return mode, Secret(api_key.strip()), Secret(webhook_secret.strip()), base
 
 
+def _models(env: Mapping[str, str]) -> tuple[str, Catalogue | None, tuple[str, ...]]:
+    """(KIROSHI_MODELS_FILE, its catalogue, the models clients may choose). Raises ConfigError for
+    a file that cannot be read or is wrong (naming the file, the model and the field), for both
+    KIROSHI_MODELS_FILE and KIROSHI_MODELS set, or for no model."""
+    path = env.get("KIROSHI_MODELS_FILE", "").strip()
+    if path:
+        if env.get("KIROSHI_MODELS", "").strip():
+            raise ConfigError("KIROSHI_MODELS_FILE and KIROSHI_MODELS are both set: list the models in the file only")
+        from lib.llm.catalogue import load_catalogue  # noqa: PLC0415 - lib.llm.catalogue imports this module
+
+        catalogue = load_catalogue(path, env)
+        return path, catalogue, catalogue.names
+    models = tuple(m.strip() for m in env.get("KIROSHI_MODELS", "gpt-4o-mini").split(",") if m.strip())
+    if not models:
+        raise ConfigError("KIROSHI_MODELS must name at least one model")
+    return "", None, models
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `env` (default: the process environment).
 
@@ -196,9 +235,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(env.get("KIROSHI_DATA_DIR", "./data"))
     database_url = _url(env, "KIROSHI_DATABASE_URL", "database", f"surrealkv://{data_dir}/kiroshi")
-    models = tuple(m.strip() for m in env.get("KIROSHI_MODELS", "gpt-4o-mini").split(",") if m.strip())
-    if not models:
-        raise ConfigError("KIROSHI_MODELS must name at least one model")
+    models_file, catalogue, models = _models(env)
     payments, stripe_api_key, stripe_webhook_secret, stripe_api_base = _payments(env)
     return Settings(
         host=env.get("KIROSHI_HOST", "127.0.0.1"),
@@ -220,6 +257,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         openai_base_url=env.get("OPENAI_BASE_URL", ""),
         openai_api_key=Secret(env.get("OPENAI_API_KEY", "")),
         models=models,
+        models_file=models_file,
+        catalogue=catalogue,
         max_body_bytes=_int(env, "KIROSHI_MAX_BODY_BYTES", 1_048_576, minimum=1024),
         body_timeout_seconds=_int(env, "KIROSHI_BODY_TIMEOUT_SECONDS", 10, 1),
         login_max_failures_per_account=_int(env, "KIROSHI_LOGIN_MAX_FAILURES_PER_ACCOUNT", 100, 1),
@@ -239,6 +278,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         client_ip_header=env.get("KIROSHI_CLIENT_IP_HEADER", "").strip().lower(),
         events_max_age_days=_int(env, "KIROSHI_EVENTS_MAX_AGE_DAYS", 30, minimum=1, maximum=36_500),
         events_max_bytes=_int(env, "KIROSHI_EVENTS_MAX_BYTES", 1 << 30, minimum=1 << 20),
+        memo_entries=_int(env, "KIROSHI_MEMO_ENTRIES", 10_000, minimum=100),
+        cache_entries=_int(env, "KIROSHI_CACHE_ENTRIES", 100_000, minimum=1000),
+        turn_cache_bytes=_int(env, "KIROSHI_TURN_CACHE_BYTES", 64 << 20, minimum=1 << 20),
+        resume_replies=_int(env, "KIROSHI_RESUME_REPLIES", 500, minimum=10),
         payments=payments,
         stripe_api_key=stripe_api_key,
         stripe_webhook_secret=stripe_webhook_secret,
@@ -246,9 +289,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def prepare_engine_environment() -> None:
-    """Make the embedded engine fsync every write unless the operator said otherwise.
+ENGINE_VALUE_CACHE = 2_000  # values SurrealKV keeps in memory; its own default, 100,000, is ~70 MB of messages
 
-    The engine reads SURREAL_SYNC_DATA once, when it starts: call this before opening it.
+
+def prepare_engine_environment() -> None:
+    """Make the embedded engine fsync every write, and cache at most ENGINE_VALUE_CACHE values
+    (records) in memory, unless the operator said otherwise.
+
+    The engine reads SURREAL_SYNC_DATA and SURREAL_SURREALKV_MAX_VALUE_CACHE_SIZE once, when it
+    starts: call this before opening it.
     """
     os.environ.setdefault("SURREAL_SYNC_DATA", "true")
+    os.environ.setdefault("SURREAL_SURREALKV_MAX_VALUE_CACHE_SIZE", str(ENGINE_VALUE_CACHE))

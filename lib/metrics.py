@@ -15,9 +15,12 @@ __all__ = [
     "ADAPTER_UP",
     "FIRST_TOKEN",
     "LIVE_SESSIONS",
+    "MODEL_ERRORS",
+    "MODEL_FIRST_TOKEN",
     "REPLIES_IN_PROGRESS",
     "TOKENS_STREAMED",
     "UPSTREAM_ERRORS",
+    "count_reply",
     "count_request",
 ]
 
@@ -32,7 +35,38 @@ FIRST_TOKEN = Histogram(
 )
 TOKENS_STREAMED = Counter("kiroshi_chat_deltas_total", "reply deltas streamed to clients")
 UPSTREAM_ERRORS = Counter("kiroshi_upstream_errors_total", "model server failures by code", ["code"])
+# By the catalogue's models (the public name that served, its provider): the catalogue bounds the labels.
+MODEL_TOKENS = Counter(
+    "kiroshi_model_tokens_total",
+    "tokens of stored replies by the model that served them",
+    ["model", "provider", "kind"],
+)
+MODEL_COST = Counter(
+    "kiroshi_model_cost_total",
+    "what stored replies cost at the catalogue's prices (a float: the exact figures are GET /usage's)",
+    ["model", "provider", "currency"],
+)
+MODEL_FIRST_TOKEN = Histogram(
+    "kiroshi_model_first_token_seconds",
+    "time from the request to the model's first item, by the model that served it",
+    ["model", "provider"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+MODEL_ERRORS = Counter(
+    "kiroshi_model_errors_total",
+    "model failures by model, provider and code (each model tried: a fallback that served counts the failures before)",
+    ["model", "provider", "code"],
+)
 ADAPTER_UP = Gauge("kiroshi_dependency_up", "1 when a dependency answered the last readiness check", ["dependency"])
+
+
+def count_reply(
+    model: str, provider: str, prompt_tokens: int, completion_tokens: int, cost: float, currency: str
+) -> None:
+    """Count a stored reply's tokens and cost under the model that served it."""
+    MODEL_TOKENS.labels(model, provider, "prompt").inc(prompt_tokens)
+    MODEL_TOKENS.labels(model, provider, "completion").inc(completion_tokens)
+    MODEL_COST.labels(model, provider, currency).inc(cost)
 
 
 class RequestStats(Collector):

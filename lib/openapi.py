@@ -39,10 +39,16 @@ Decisions where the API contract is silent:
 - A subscriber is the user's billing record (`auto_renew`, `billing_email`, `paid_until`); its id is
   stable per user. It is created at the first purchase when missing, and cannot be deleted while it
   has an active or scheduled contract (409 `subscriber_has_live_contracts`).
-- Buying: the transaction id is taken as proof of payment (a payment-verifier interface is where
-  a real provider plugs in; a rejection is 402). Replaying it for the same plan answers 200 with
-  the same contract; for another plan or user 409 `transaction_id_reused`. Unknown plan 404,
-  archived plan 409 `plan_archived`.
+- Buying: with KIROSHI_PAYMENTS=stripe the transaction id is a Stripe Checkout Session id (from
+  `POST /subscriptions/checkout`), verified with Stripe before anything is stored: unpaid, another
+  amount, currency, user or plan is 402 `payment_rejected` with a `reason`; Stripe unreachable 503
+  `payments_unavailable`. The contract keeps `payment_intent_id`, and a refund goes back through
+  Stripe first. `POST /payments/stripe/webhook` (signed by Stripe-Signature) makes the same purchase
+  when the buyer never returns, and applies refunds and disputes made at Stripe. With
+  KIROSHI_PAYMENTS=trust (local development) any transaction id is taken as proof of payment and
+  checkout is 409 `payments_not_configured`. Replaying a transaction id for the same plan answers
+  200 with the same contract; for another plan or user 409 `transaction_id_reused`. Unknown plan
+  404, archived plan 409 `plan_archived`.
 - Contract `status` is `scheduled`, `active`, `expired` or `refunded`. Refunding an expired
   contract is 409 `contract_expired`; a refunded one 409 `already_refunded`. A refunded contract
   ends at the refund (or at its start, if it had not started) and carries `refund_amount`.
@@ -64,7 +70,7 @@ Decisions where the API contract is silent:
 """
 
 STATUS_TITLES = {
-    400: "Malformed JSON",
+    400: "Malformed JSON (on Stripe's webhook also: a Stripe-Signature that does not verify)",
     401: "Unauthorized",
     402: "Payment rejected",
     403: "Forbidden",
@@ -74,7 +80,7 @@ STATUS_TITLES = {
     415: "Unsupported media type",
     422: "Validation failed",
     426: "Upgrade required (a WebSocket endpoint)",
-    502: "The model server failed",
+    502: "An upstream server failed (the model server, or Stripe on payment routes)",
     429: "Rate limited",
     503: "Dependency unavailable",
 }

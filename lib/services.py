@@ -12,7 +12,7 @@ from lib.accounts import repository as users
 from lib.accounts.principal import Principal, authenticate
 from lib.auth.throttle import Throttle
 from lib.auth.tokens import TokenCodec
-from lib.billing.payments import PaymentVerifier, TrustingVerifier
+from lib.billing.payments import UNVERIFIED, PaymentVerifier, TrustingVerifier, payments_for
 from lib.cache import Cache, MemoryCache
 from lib.clock import Clock, utc_now
 from lib.config import Settings, load_settings
@@ -23,7 +23,14 @@ from lib.events.outbox import Outbox
 from lib.llm import LLM
 from lib.logging import configure_logging
 
-__all__ = ["Services", "create_services", "get_services", "reset_services", "warn_without_model_provider"]
+__all__ = [
+    "Services",
+    "create_services",
+    "get_services",
+    "reset_services",
+    "warn_unverified_payments",
+    "warn_without_model_provider",
+]
 
 log = logging.getLogger("kiroshi")
 
@@ -70,12 +77,13 @@ class Services:
 
     @property
     def llm(self) -> LLM:
-        """The model client (OPENAI_BASE_URL / OPENAI_API_KEY), created on first use."""
+        """The model client, created on first use: a Router over the model catalogue
+        (KIROSHI_MODELS_FILE, or KIROSHI_MODELS on OPENAI_BASE_URL / OPENAI_API_KEY)."""
         if self.model_client is None:
-            from lib.llm.openai import OpenAICompatible  # noqa: PLC0415 - only model users pay for it
+            from lib.llm.router import Router  # noqa: PLC0415 - only model users pay for the openai package
 
             s = self.settings
-            self.model_client = OpenAICompatible(s.openai_base_url, s.openai_api_key, s.upstream_timeout_seconds)
+            self.model_client = Router(s.model_catalogue, s.upstream_timeout_seconds)
         return self.model_client
 
     def close(self) -> None:
@@ -108,13 +116,14 @@ def create_services(settings: Settings, *, clock: Clock = utc_now, cache: Cache 
         bus=_bus(settings),
         clock=clock,
         tokens=TokenCodec(settings, clock),
+        payments=payments_for(settings),
     )
 
 
 def warn_without_model_provider(settings: Settings) -> None:
     """Say at a process's start (once: the runner's serve, a FaaS cold start) that no reply can work
     when OpenAI itself would be asked (OPENAI_BASE_URL unset) without a key. Calls no network."""
-    if not settings.openai_base_url and not settings.openai_api_key:
+    if not settings.models_file and not settings.openai_base_url and not settings.openai_api_key:
         log.warning(
             "no model provider is configured: OPENAI_BASE_URL is unset (so replies would come from "
             "api.openai.com) and OPENAI_API_KEY is empty; every chat reply will fail. Set OPENAI_API_KEY, "
@@ -122,9 +131,16 @@ def warn_without_model_provider(settings: Settings) -> None:
         )
 
 
+def warn_unverified_payments(settings: Settings) -> None:
+    """Say at a process's start (the runner's serve, a FaaS cold start) that payments are trusted
+    (KIROSHI_PAYMENTS=trust): fine on a laptop, never in front of paying users. Calls no network."""
+    if settings.payments != "stripe":
+        log.warning(UNVERIFIED)
+
+
 def _cache(settings: Settings) -> Cache:
     if not settings.redis_url:
-        return MemoryCache()
+        return MemoryCache(max_entries=settings.cache_entries)
     from lib.cache.redis import RedisCache  # noqa: PLC0415 - only processes configured for Redis load it
 
     return RedisCache(settings.redis_url)
@@ -159,6 +175,7 @@ def get_services() -> Services:
                     _logging_configured = True
                 _services = create_services(settings)
                 warn_without_model_provider(settings)
+                warn_unverified_payments(settings)
     return _services
 
 

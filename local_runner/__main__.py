@@ -14,7 +14,7 @@ from pathlib import Path
 from lib.config import ConfigError, Settings, load_settings
 from lib.db.connection import DatabaseLocked
 from lib.logging import configure_logging
-from lib.services import create_services, warn_without_model_provider
+from lib.services import create_services, warn_unverified_payments, warn_without_model_provider
 
 log = logging.getLogger("kiroshi")
 
@@ -32,6 +32,7 @@ def _serve(only: str) -> int:
     settings = load_settings()
     services = create_services(settings)
     warn_without_model_provider(settings)
+    warn_unverified_payments(settings)
     # Compose runs the HTTP functions and the WebSocket function as separate services.
     routes = [
         r for r in ROUTES if only == "all" or r.websocket == (only == "websocket") or r.name.startswith("health.")

@@ -19,6 +19,10 @@ def handler(call: Call) -> dict[str, Any]:
     currency = body.get("currency", plan.currency)
     if currency != plan.currency and "price" not in body:
         raise UnprocessableContent("invalid fields: price", errors={"price": ["required when the currency changes"]})
+    if currency != plan.currency and plan.cost_quota_minor is not None and "cost_quota" not in body:
+        raise UnprocessableContent(
+            "invalid fields: cost_quota", errors={"cost_quota": ["required when the currency changes"]}
+        )
     updated = plans.update_plan(db, plan.plan_id, plan_fields(call.services, body, currency), call.services.now())
     if updated is None:
         raise NotFound("no such plan", code="plan_not_found")

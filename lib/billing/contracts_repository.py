@@ -1,6 +1,6 @@
-"""The `contract` table, and the two ledger writes: a purchase and a refund.
+"""The `contract` table, and the ledger writes: a purchase, a refund and a dispute's end.
 
-Both are one transaction guarded by the user's ledger head (`subscriber.version`): a write that
+Each is one transaction guarded by the user's ledger head (`subscriber.version`): a write that
 finds the head changed since it was read throws `kiroshi:stale`, and the caller starts over.
 A purchase also writes the transaction id's tombstone (`transaction_tombstone`, keyed like the
 contract), which nothing removes: an accepted transaction id is never accepted again.
@@ -22,11 +22,14 @@ from lib.db.records import LinkKey, RecordKey, from_row, from_rows, record
 __all__ = [
     "Contract",
     "contract_key",
+    "end_contract",
+    "find_by_payment_intent",
     "find_purchase",
     "get_contract",
     "insert_contract",
     "list_contracts",
     "live_contracts",
+    "quote_refund",
     "refund_contract",
 ]
 
@@ -35,6 +38,7 @@ LET $head = (UPDATE $subscriber SET version = version + 1, paid_until = $paid_un
              WHERE version = $version);
 IF array::len($head) = 0 { THROW 'kiroshi:stale' };
 """
+_MOVE_LATER = "FOR $move IN $moves { UPDATE $move.id SET starts_at = $move.starts_at, ends_at = $move.ends_at; };"
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,10 @@ class Contract:
     refunded_at: dt.datetime | None
     refund_minor: int | None
     created_at: dt.datetime
+    payment_intent_id: str | None = None  # the Stripe PaymentIntent that paid it (KIROSHI_PAYMENTS=stripe)
+    refund_requested_at: dt.datetime | None = None  # a refund's amount is computed as of its first request
+    disputed_at: dt.datetime | None = None  # the payment was disputed: the contract ended then
+    cost_quota_minor: int | None = None  # the plan's money quota per period when bought (minor units)
 
     @property
     def period(self) -> Period:
@@ -85,6 +93,28 @@ def find_purchase(db: Database, transaction_id: str) -> tuple[Contract | None, b
         {"contract": record("contract", key), "tombstone": record("transaction_tombstone", key)},
     )
     return from_row(Contract, row), bool(accepted)
+
+
+def find_by_payment_intent(db: Database, payment_intent_id: str) -> Contract | None:
+    """The contract paid by this Stripe PaymentIntent, if any."""
+    rows = db.one("SELECT * FROM contract WHERE payment_intent_id = $pi LIMIT 1", {"pi": payment_intent_id})
+    return from_row(Contract, rows[0] if rows else None)
+
+
+def quote_refund(db: Database, contract: Contract, now: dt.datetime) -> Contract:
+    """The contract with `refund_requested_at` set: to `now` by the first call, kept by every later
+    one (concurrent ones included), so that the refund is computed as of one instant."""
+    if contract.refund_requested_at is not None:
+        return contract
+    sql = """
+        UPDATE $contract SET refund_requested_at = $now WHERE refund_requested_at IS NONE AND refunded_at IS NONE;
+        SELECT * FROM ONLY $contract;
+    """
+    rows = db.write(sql, {"contract": record("contract", contract.contract_id), "now": now}, stale=contract.user_id)
+    quoted = from_row(Contract, rows[-1])
+    if quoted is None:
+        raise RuntimeError("the quoted contract vanished")
+    return quoted
 
 
 def list_contracts(db: Database, *, user_id: str | None, after: Cursor | None, limit: int) -> list[Contract]:
@@ -177,34 +207,68 @@ def refund_contract(
 
     Raises StaleWrite (the head moved) or Thrown("already_refunded").
     """
-    moves = [
-        {
-            "id": record("contract", c.contract_id),
-            "starts_at": c.starts_at - refund.shift,
-            "ends_at": c.ends_at - refund.shift,
-        }
-        for c in later
-    ]
-    paid_until = head.paid_until - refund.shift if head.paid_until is not None else refund.ends_at
     sql = f"""
         {_HEAD_GUARD}
         LET $done = (UPDATE $contract SET refunded_at = $now, refund_minor = $amount, ends_at = $ends_at
                      WHERE refunded_at IS NONE);
         IF array::len($done) = 0 {{ THROW 'kiroshi:already_refunded' }};
-        FOR $move IN $moves {{ UPDATE $move.id SET starts_at = $move.starts_at, ends_at = $move.ends_at; }};
+        {_MOVE_LATER}
     """  # noqa: S608 - constant fragments; values are parameters
-    params = {
-        "subscriber": record("subscriber", head.subscriber_id),
-        "version": head.version,
-        "paid_until": paid_until,
-        "now": now,
-        "contract": record("contract", contract.contract_id),
-        "amount": refund.amount_minor,
-        "ends_at": refund.ends_at,
-        "moves": moves,
-    }
     refunded = Event(
         "contract.refunded",
         {"contract_id": contract.contract_id, "user_id": contract.user_id, "refund_minor": refund.amount_minor},
     )
+    params = _shift_params(head, contract, refund, later, now) | {"amount": refund.amount_minor}
     db.write(sql, params, events=[refunded], stale=contract.user_id)
+
+
+def end_contract(
+    db: Database,
+    *,
+    head: Subscriber,
+    contract: Contract,
+    end: RefundPlan,
+    later: list[Contract],
+    now: dt.datetime,
+) -> None:
+    """End the contract at `end.ends_at` because its payment is disputed (`disputed_at`), moving
+    later contracts up by `end.shift` and the head's paid_until with them, in one transaction;
+    nothing is refunded here (a dispute returns the money through the card network).
+
+    Raises StaleWrite (the head moved) or Thrown("already_ended") (refunded or disputed before).
+    """
+    sql = f"""
+        {_HEAD_GUARD}
+        LET $done = (UPDATE $contract SET disputed_at = $now, ends_at = $ends_at
+                     WHERE refunded_at IS NONE AND disputed_at IS NONE);
+        IF array::len($done) = 0 {{ THROW 'kiroshi:already_ended' }};
+        {_MOVE_LATER}
+    """  # noqa: S608 - constant fragments; values are parameters
+    ended = Event(
+        "contract.ended", {"contract_id": contract.contract_id, "user_id": contract.user_id, "reason": "dispute"}
+    )
+    db.write(sql, _shift_params(head, contract, end, later, now), events=[ended], stale=contract.user_id)
+
+
+def _shift_params(
+    head: Subscriber, contract: Contract, end: RefundPlan, later: list[Contract], now: dt.datetime
+) -> dict[str, Any]:
+    """The parameters of a write that ends `contract` at `end.ends_at` and moves `later` (and the
+    head's paid_until) up by `end.shift`, guarded by the head's version."""
+    moves = [
+        {
+            "id": record("contract", c.contract_id),
+            "starts_at": c.starts_at - end.shift,
+            "ends_at": c.ends_at - end.shift,
+        }
+        for c in later
+    ]
+    return {
+        "subscriber": record("subscriber", head.subscriber_id),
+        "version": head.version,
+        "paid_until": head.paid_until - end.shift if head.paid_until is not None else end.ends_at,
+        "now": now,
+        "contract": record("contract", contract.contract_id),
+        "ends_at": end.ends_at,
+        "moves": moves,
+    }

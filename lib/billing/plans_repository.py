@@ -12,7 +12,10 @@ from lib.db.records import RecordKey, from_row, from_rows, new_id, record
 
 __all__ = ["Plan", "create_plan", "get_plan", "list_plans", "remove_plan", "update_plan"]
 
-EDITABLE = ("title", "description", "price_minor", "currency", "duration_days", "models", "token_quota")
+EDITABLE = (
+    *("title", "description", "price_minor", "currency", "duration_days", "models", "token_quota"),
+    "cost_quota_minor",
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class Plan:
     status: str  # active | archived
     created_at: dt.datetime
     updated_at: dt.datetime
+    cost_quota_minor: int | None = None  # what replies may cost per period (minor units); None: unlimited
 
 
 def _content(fields: dict[str, Any]) -> dict[str, Any]:

@@ -8,26 +8,42 @@ idempotent by construction.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import random
 import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from lib.accounts import repository as users
 from lib.auth.policies import require_owner
 from lib.billing import contracts_repository as contracts
 from lib.billing import periods
 from lib.billing import plans_repository as plans
 from lib.billing import subscribers_repository as subscribers
 from lib.billing.contracts_repository import Contract
+from lib.billing.payments import default_return_urls, stripe_gateway
+from lib.billing.periods import RefundPlan
+from lib.billing.plans_repository import Plan
 from lib.billing.subscribers_repository import Subscriber
 from lib.db.connection import RecordExists, StaleWrite, Thrown, TransactionConflict
-from lib.errors import Conflict, NotFound, ServiceUnavailable, UserNotFound
+from lib.errors import Conflict, NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
     from lib.accounts.principal import Principal
     from lib.services import Services
 
-__all__ = ["buy", "current_contract", "owned_contract", "owned_subscriber", "refund", "subscribe"]
+__all__ = [
+    "buy",
+    "current_contract",
+    "owned_contract",
+    "owned_subscriber",
+    "purchasable_plan",
+    "purchase",
+    "refund",
+    "settle_at_provider",
+    "start_checkout",
+    "subscribe",
+]
 
 MAX_ATTEMPTS = 64
 
@@ -51,24 +67,35 @@ def _replay(existing: Contract, user_id: str, plan_id: str) -> Contract:
 
 
 def buy(services: Services, user_id: str, plan_id: str, transaction_id: str) -> tuple[Contract, bool]:
-    """The contract for this transaction and whether it was created now (False: a replay).
+    """The contract for this transaction and whether it was created now (False: a replay). The
+    payment is verified (services.payments; at Stripe in stripe mode) before anything is written.
 
     Raises NotFound(plan_not_found), Conflict(plan_archived | transaction_id_reused),
-    PaymentRejected.
+    PaymentRejected, and ServiceUnavailable or BadGateway when Stripe cannot say.
     """
+    return purchase(
+        services, user_id, plan_id, transaction_id, lambda plan: services.payments.verify(transaction_id, plan, user_id)
+    )
+
+
+def purchase(
+    services: Services, user_id: str, plan_id: str, transaction_id: str, verify: Callable[[Plan], str | None]
+) -> tuple[Contract, bool]:
+    """`buy` with the payment proven by `verify(plan)` (the payment's reference, or PaymentRejected):
+    the API asks Stripe, a signed webhook reads its own session. Both derive the contract from the
+    transaction id, so however they interleave there is one contract per payment."""
     db = services.db
+    proven: dict[tuple[int, str], str | None] = {}  # verified once per price, not once per attempt
     for attempt in range(MAX_ATTEMPTS):
         existing, accepted = contracts.find_purchase(db, transaction_id)
         if existing is not None:
             return _replay(existing, user_id, plan_id), False
         if accepted:  # its contract is gone, its tombstone is not: the id is spent forever
             raise _reused()
-        plan = plans.get_plan(db, plan_id)
-        if plan is None:
-            raise NotFound("no such plan", code="plan_not_found")
-        if plan.status != "active":
-            raise Conflict("this plan is archived and cannot be bought", code="plan_archived")
-        services.payments.verify(transaction_id, plan, user_id)
+        plan = purchasable_plan(services, plan_id)
+        price = (plan.price_minor, plan.currency)
+        if price not in proven:
+            proven[price] = verify(plan)
         now = services.now()
         head = subscribers.get_subscriber(db, user_id)
         period = periods.next_period(now, head.paid_until if head else None, plan.duration_days)
@@ -81,6 +108,8 @@ def buy(services: Services, user_id: str, plan_id: str, transaction_id: str) -> 
             "duration_days": plan.duration_days,
             "models": list(plan.models) if plan.models is not None else None,
             "token_quota": plan.token_quota,
+            "cost_quota_minor": plan.cost_quota_minor,
+            "payment_intent_id": proven[price],
         }
         try:
             contract = contracts.insert_contract(
@@ -97,13 +126,48 @@ def buy(services: Services, user_id: str, plan_id: str, transaction_id: str) -> 
     raise _contention()
 
 
+def purchasable_plan(services: Services, plan_id: str) -> Plan:
+    """The plan if it is on sale. Raises NotFound(plan_not_found) or Conflict(plan_archived)."""
+    plan = plans.get_plan(services.db, plan_id)
+    if plan is None:
+        raise NotFound("no such plan", code="plan_not_found")
+    if plan.status != "active":
+        raise Conflict("this plan is archived and cannot be bought", code="plan_archived")
+    return plan
+
+
+def start_checkout(
+    services: Services,
+    user_id: str,
+    plan_id: str,
+    urls: tuple[str | None, str | None],
+    headers: Mapping[str, str],
+) -> tuple[str, str]:
+    """A Stripe Checkout Session for one of the plan at its price: (session id, its URL). `urls`
+    are the success and cancel URLs (None: lib.billing.payments.default_return_urls of the request's
+    `headers`). Raises Conflict(payments_not_configured) in trust mode, NotFound,
+    Conflict(plan_archived), UnprocessableContent, ServiceUnavailable or BadGateway."""
+    gateway = stripe_gateway(services.payments)
+    plan = purchasable_plan(services, plan_id)
+    success_url, cancel_url = urls
+    if success_url is None or cancel_url is None:
+        default_success, default_cancel = default_return_urls(headers)
+        success_url, cancel_url = success_url or default_success, cancel_url or default_cancel
+    return gateway.create_checkout(plan, user_id, success_url, cancel_url)
+
+
 def refund(services: Services, caller: Principal, contract_id: str) -> Contract:
     """Refund the unused part of the contract; later contracts move up to stay contiguous.
 
+    A contract paid at Stripe is refunded there first (idempotency key `refund-<contract_id>`), for
+    the amount as of the first refund request (kept on the contract, so every retry asks the same);
+    it is marked refunded only once Stripe accepted, and a Stripe failure leaves it as it was.
+
     Raises NotFound, Forbidden (not the owner or an admin), Conflict(already_refunded |
-    contract_expired).
+    contract_expired | payments_not_configured), ServiceUnavailable or BadGateway (Stripe).
     """
     db = services.db
+    repaid = False  # Stripe accepted the refund (asked once, not once per attempt)
     for attempt in range(MAX_ATTEMPTS):
         contract = contracts.get_contract(db, contract_id)
         if contract is None:
@@ -112,31 +176,99 @@ def refund(services: Services, caller: Principal, contract_id: str) -> Contract:
         now = services.now()
         if contract.refunded_at is not None:
             raise Conflict("this contract was refunded already", code="already_refunded")
-        if contract.ends_at <= now:
+        if contract.ends_at <= now and contract.refund_requested_at is None:
             raise Conflict("this contract has ended; nothing is left to refund", code="contract_expired")
         head = subscribers.get_subscriber(db, contract.user_id)
         if head is None:
             raise Conflict("the contract's subscriber is gone", code="subscriber_missing")
-        plan = periods.plan_refund(contract.price_minor, contract.period, now)
-        later = [
-            c
-            for c in contracts.live_contracts(db, contract.user_id, now)
-            if c.starts_at >= contract.ends_at and c.contract_id != contract.contract_id
-        ]
+        if contract.payment_intent_id is not None:
+            contract, plan = _refund_at_stripe(services, contract, now, ask=not repaid)
+            repaid = True
+        else:
+            plan = periods.plan_refund(contract.price_minor, contract.period, now)
         try:
-            contracts.refund_contract(db, head=head, contract=contract, refund=plan, later=later, now=now)
+            _refund_in_ledger(services, head, contract, plan, now)
         except (StaleWrite, TransactionConflict):
             _backoff(attempt)
             continue
-        except Thrown as thrown:
-            if thrown.code == "already_refunded":
-                raise Conflict("this contract was refunded already", code="already_refunded") from None
-            raise
         refunded = contracts.get_contract(db, contract_id)
         if refunded is None:
             raise RuntimeError("the refunded contract vanished")
         return refunded
     raise _contention()
+
+
+def _refund_at_stripe(
+    services: Services, contract: Contract, now: dt.datetime, *, ask: bool
+) -> tuple[Contract, RefundPlan]:
+    """The contract with its refund quoted (`refund_requested_at`) and the refund as of then; when
+    `ask`, Stripe refunds the amount first (nothing for a zero amount). Raises Conflict
+    (payments_not_configured), ServiceUnavailable or BadGateway (the contract then stays unrefunded)."""
+    gateway = stripe_gateway(services.payments)
+    quoted = contracts.quote_refund(services.db, contract, now)
+    plan = periods.plan_refund(quoted.price_minor, quoted.period, quoted.refund_requested_at or now)
+    if ask and plan.amount_minor > 0 and quoted.payment_intent_id is not None:
+        gateway.refund(quoted.payment_intent_id, plan.amount_minor, quoted.contract_id)
+    return quoted, plan
+
+
+def settle_at_provider(services: Services, payment_intent_id: str, refunded_minor: int | None) -> Contract | None:
+    """Write what Stripe did to a payment (its webhook said so): refunded `refunded_minor` (at
+    most the price; the contract ends as a refund through the API would), or disputed (None: the
+    contract ends now and nothing is refunded here). The contract changed, or None when no contract
+    has this payment, its account is gone, or it was refunded or disputed already (a redelivered
+    event, or the refund made through the API). Raises ServiceUnavailable (contention)."""
+    db = services.db
+    for attempt in range(MAX_ATTEMPTS):
+        contract = contracts.find_by_payment_intent(db, payment_intent_id)
+        if contract is None or contract.refunded_at is not None:
+            return None
+        if refunded_minor is None and contract.disputed_at is not None:
+            return None
+        head = subscribers.get_subscriber(db, contract.user_id)
+        if head is None:
+            return None
+        now = services.now()
+        plan = periods.plan_refund(contract.price_minor, contract.period, contract.refund_requested_at or now)
+        later = _later(services, contract, now)
+        try:
+            if refunded_minor is None:
+                contracts.end_contract(db, head=head, contract=contract, end=plan, later=later, now=now)
+            else:
+                amount = min(max(refunded_minor, 0), contract.price_minor)
+                refund = dataclasses.replace(plan, amount_minor=amount)
+                contracts.refund_contract(db, head=head, contract=contract, refund=refund, later=later, now=now)
+        except (StaleWrite, TransactionConflict):
+            _backoff(attempt)
+            continue
+        except Thrown as thrown:
+            if thrown.code in ("already_refunded", "already_ended"):
+                return None
+            raise
+        return contracts.get_contract(db, contract.contract_id)
+    raise _contention()
+
+
+def _later(services: Services, contract: Contract, now: dt.datetime) -> list[Contract]:
+    """The user's live contracts stacked after `contract` (they move up when it ends early)."""
+    return [
+        c
+        for c in contracts.live_contracts(services.db, contract.user_id, now)
+        if c.starts_at >= contract.ends_at and c.contract_id != contract.contract_id
+    ]
+
+
+def _refund_in_ledger(
+    services: Services, head: Subscriber, contract: Contract, plan: RefundPlan, now: dt.datetime
+) -> None:
+    """Mark the contract refunded per `plan`. Raises StaleWrite, TransactionConflict, Conflict(already_refunded)."""
+    later = _later(services, contract, now)
+    try:
+        contracts.refund_contract(services.db, head=head, contract=contract, refund=plan, later=later, now=now)
+    except Thrown as thrown:
+        if thrown.code == "already_refunded":
+            raise Conflict("this contract was refunded already", code="already_refunded") from None
+        raise
 
 
 def current_contract(services: Services, user_id: str) -> Contract | None:
@@ -152,8 +284,6 @@ def subscribe(services: Services, caller: Principal, user_id: str, fields: dict[
     """Make `user_id` (the caller, or anyone for an admin) a subscriber with `fields` (`auto_renew`,
     `billing_email`). Raises Forbidden, UserNotFound, SubscriberExists."""
     require_owner(caller, user_id)
-    if user_id != caller.user_id and users.get_user(services.db, user_id) is None:
-        raise UserNotFound
     return subscribers.create_subscriber(services.db, user_id, fields, services.now())
 
 

@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from lib.billing.contracts_repository import Contract
 from lib.billing.money import MINOR_UNITS, format_minor
@@ -19,6 +19,8 @@ from lib.http.schemas import Computed, Email, StrictBoolean, StrictSchema, Text,
 __all__ = [
     "BuyIn",
     "BuyOut",
+    "CheckoutIn",
+    "CheckoutOut",
     "ContractOut",
     "ContractsPageOut",
     "MoneySchema",
@@ -30,11 +32,13 @@ __all__ = [
     "PlansPageOut",
     "RefundIn",
     "RefundOut",
+    "StripeEventIn",
     "SubscriberIn",
     "SubscriberOut",
     "SubscriberPatchIn",
     "SubscriberReplyOut",
     "SubscribersPageOut",
+    "WebhookOut",
 ]
 
 MAX_PRICE = Decimal(10_000_000)
@@ -145,6 +149,16 @@ def _plan_fields(required: bool) -> dict[str, fields.Field]:  # type: ignore[typ
             validate=validate.Range(0, 10**12),
             metadata={"description": "prompt + completion tokens per period (null: unlimited)"},
         ),
+        "cost_quota": Amount(
+            allow_none=True,
+            metadata={
+                "type": "number",
+                "minimum": 0,
+                "maximum": 10_000_000,
+                "description": "what the plan's replies may cost per period, in the plan's currency (which must be"
+                " the model catalogue's), at most its decimals (null: no money quota)",
+            },
+        ),
     }
 
 
@@ -159,8 +173,9 @@ class PlanPatchIn(_PlanPatchBase, PatchSchema):  # type: ignore[valid-type,misc]
 PlanOut = record_out(
     "PlanOut",
     Plan,
-    "plan_id price currency duration title description models token_quota status created_at updated_at",
+    "plan_id price currency duration title description models token_quota cost_quota status created_at updated_at",
     price=MinorAmount(attribute="price_minor", required=True, metadata={"type": "number"}),
+    cost_quota=MinorAmount(attribute="cost_quota_minor", allow_none=True, required=True, metadata={"type": "number"}),
     duration=fields.Integer(attribute="duration_days", required=True, metadata={"description": "days"}),
     status=fields.String(required=True, metadata={"enum": ["active", "archived"]}),
 )
@@ -240,7 +255,7 @@ ContractOut = record_out(
     "ContractOut",
     Contract,
     "contract_id user_id plan_id plan_title transaction_id price currency duration starts_at ends_at status"
-    " created_at refunded_at refund_amount",
+    " created_at refunded_at refund_amount payment_intent_id disputed_at",
     price=MinorAmount(attribute="price_minor", required=True, metadata={"type": "number"}),
     duration=fields.Integer(attribute="duration_days", required=True, metadata={"description": "days"}),
     status=ContractStatus(required=True, metadata={"enum": ["scheduled", "active", "expired", "refunded"]}),
@@ -255,3 +270,48 @@ RefundOut = reply_out("RefundOut", "ex_contract", ContractOut)
 
 
 ContractsPageOut = page_out("ContractsPageOut", "contracts", ContractOut)
+
+
+def _return_url(description: str) -> fields.Url:
+    return fields.Url(
+        schemes={"http", "https"},
+        require_tld=False,
+        validate=validate.Length(max=2000),
+        metadata={"description": description},
+    )
+
+
+class CheckoutIn(StrictSchema):
+    plan_id = fields.String(required=True, validate=validate.Length(1, 64))
+    success_url = _return_url(
+        "where Stripe sends the buyer after paying; `{CHECKOUT_SESSION_ID}` in it becomes the session id"
+        " (default: the caller's Origin, else http://<Host>, with ?checkout=success&session_id=...)"
+    )
+    cancel_url = _return_url("where Stripe sends a buyer who gives up (default: ...?checkout=cancelled)")
+
+
+class CheckoutOut(StrictSchema):
+    session_id = fields.String(
+        required=True, metadata={"description": "the Checkout Session id: buy's `transaction_id` once it is paid"}
+    )
+    url = fields.String(required=True, metadata={"description": "Stripe's payment page: send the buyer there"})
+
+
+class StripeEventIn(Schema):
+    """A Stripe event as Stripe posts it; only a body whose `Stripe-Signature` verifies is acted on."""
+
+    class Meta:
+        unknown = EXCLUDE  # Stripe adds fields to its events; the signed raw body is what is read
+
+    id = fields.String(required=True, metadata={"description": "evt_...: events are handled once per id"})
+    type = fields.String(required=True, metadata={"example": "checkout.session.completed"})
+    data = fields.Dict(required=True, metadata={"description": "`object`: the session, charge or dispute"})
+
+
+class WebhookOut(StrictSchema):
+    event_id = fields.String(required=True)
+    type = fields.String(required=True)
+    outcome = fields.String(
+        required=True,
+        metadata={"enum": ["applied", "already_applied", "duplicate", "ignored", "rejected"]},
+    )

@@ -9,7 +9,7 @@ from typing import Any
 from lib.db.connection import Database, Event, RecordExists, Thrown
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import LinkKey, RecordKey, from_row, from_rows, record
-from lib.errors import SubscriberExists, SubscriberHasLiveContracts
+from lib.errors import SubscriberExists, SubscriberHasLiveContracts, UserNotFound
 
 __all__ = [
     "Subscriber",
@@ -51,16 +51,22 @@ def get_subscriber(db: Database, subscriber_id: str) -> Subscriber | None:
 
 
 def create_subscriber(db: Database, user_id: str, fields: dict[str, Any], now: dt.datetime) -> Subscriber:
-    """Raises SubscriberExists when the user has one already."""
+    """Raises SubscriberExists when the user has one already, UserNotFound when there is no such user."""
     try:
         rows = db.write(
-            "CREATE ONLY $s CONTENT $content;",
-            {"s": record("subscriber", user_id), "content": new_subscriber_content(user_id, now, **fields)},
+            "IF $user.id = NONE { THROW 'kiroshi:no_user' }; CREATE ONLY $s CONTENT $content;",
+            {
+                "s": record("subscriber", user_id),
+                "user": record("user", user_id),
+                "content": new_subscriber_content(user_id, now, **fields),
+            },
             events=[Event("subscriber.created", {"subscriber_id": user_id, "user_id": user_id})],
         )
     except RecordExists:
         raise SubscriberExists from None
-    created = from_row(Subscriber, rows[0])
+    except Thrown:
+        raise UserNotFound from None
+    created = from_row(Subscriber, rows[1])
     if created is None:
         raise RuntimeError("CREATE returned no subscriber")
     return created

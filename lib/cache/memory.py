@@ -72,7 +72,7 @@ class MemoryCache:
             entry = self._live(key, now)
             count, expires = (int(entry[0]) + 1, entry[1]) if entry else (1, now + window_seconds)
             self._store(key, str(count), expires, now)
-            return count, max(1, math.ceil(expires - now))
+            return count, max(1, math.ceil(expires - now - 1e-6))  # not 61 s for a 60 s window (float sums)
 
     def add(self, key: str, amount: int, ttl_seconds: int) -> int:
         with self._lock:

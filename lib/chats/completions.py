@@ -8,6 +8,9 @@ session turn can send the model, one whole message and KIROSHI_CONTEXT_TOKENS of
 The quota is reserved by the most tokens the request can cost (lib.chats.history: tokens ≤ UTF-8
 bytes; JSON that a chat template may render spaced or indented, twice its bytes; plus the
 longest reply) and settled with the usage the model reports, or without one with those bounds.
+A model's own limits (KIROSHI_MODELS_FILE: `context_tokens`, `max_output_tokens`) lower those of
+the server for it (lib.chats.costs.limits). Answers and chunks name the model that served: the one
+asked for, or the fallback that served when it failed before its first token.
 """
 
 from __future__ import annotations
@@ -17,18 +20,21 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from lib.billing.entitlements import entitlements_for
 from lib.chats import repository as chats
+from lib.chats.costs import charge_for, limits, served_model, worst_cost
 from lib.chats.history import PER_MESSAGE, PER_REQUEST, text_bound
-from lib.chats.quota import Quotas, Reservation
+from lib.chats.quota import Quotas, Reservation, used_up
 from lib.db.connection import Thrown
 from lib.errors import NotFound, PayloadTooLarge, RateLimited, UnprocessableContent
 from lib.http.dispatch import openai_error
-from lib.llm import Choice, ChoicesLLM, UpstreamError, Usage
+from lib.llm import Choice, ChoicesLLM, Served, UpstreamError, Usage
+from lib.metrics import MODEL_FIRST_TOKEN, count_reply
 
 if TYPE_CHECKING:
     from lib.services import Services
@@ -101,7 +107,9 @@ def open_completion(services: Services, user_id: str, body: dict[str, Any]) -> O
     """Check the sizes and the model and reserve the quota. Raises UnprocessableContent (a message
     too long), PayloadTooLarge, NotFound (a model outside the caller's plan) or RateLimited."""
     settings = services.settings
-    check_sizes(body, settings.max_message_chars, settings.context_tokens)
+    catalogue = settings.model_catalogue
+    budget, reply_cap = limits(catalogue, body["model"], settings.context_tokens, settings.max_reply_tokens)
+    check_sizes(body, settings.max_message_chars, budget)
     rights = entitlements_for(services, user_id)
     if not rights.allows(body["model"]):
         available = ", ".join(rights.models)
@@ -111,11 +119,12 @@ def open_completion(services: Services, user_id: str, body: dict[str, Any]) -> O
             param="model",
         )
     asked = next((k for k in ("max_completion_tokens", "max_tokens") if body.get(k) is not None), None)
-    max_tokens = min(body[asked] if asked else settings.max_reply_tokens, settings.max_reply_tokens)
+    max_tokens = min(body[asked] if asked else reply_cap, reply_cap)
     prompt_tokens = prompt_bound(body)
-    reservation = Quotas(services).reserve(user_id, rights, prompt_tokens + max_tokens)
+    money = worst_cost(catalogue, body["model"], prompt_tokens, max_tokens) if rights.cost_quota is not None else 0
+    reservation = Quotas(services).reserve(user_id, rights, prompt_tokens + max_tokens, Decimal(money))
     if reservation is None:
-        raise RateLimited(3600, "your token quota for this period is used up", code="quota_exceeded")
+        raise RateLimited(3600, used_up(rights), code="quota_exceeded")
     options = {k: body[k] for k in PASSTHROUGH if body.get(k) is not None}
     if body.get("tools") and body.get("parallel_tool_calls") is not None:
         options["parallel_tool_calls"] = body["parallel_tool_calls"]
@@ -164,11 +173,23 @@ class _Said:
         return self.usage or Usage(opened.prompt_tokens, min(self.tokens, opened.request["max_tokens"]))
 
 
-def _settle(services: Services, user_id: str, reservation: Reservation, usage: Usage) -> None:
-    """Add the usage to the user's, then give the reservation back (a deleted user's: nothing stored)."""
+def _settle(services: Services, user_id: str, opened: Opened, usage: Usage, stream: object | None) -> None:
+    """Add the usage and what it cost at the prices of the model that served `stream` to the user's,
+    then give the reservation back (a deleted user's: nothing stored; `stream` None: nothing to count)."""
+    reservation = opened.reservation
+    if stream is None:
+        Quotas(services).release(reservation)
+        return
     try:
         period = (reservation.period_start, reservation.period_end)
-        chats.add_usage(services.db, user_id, period, usage.prompt_tokens + usage.completion_tokens)
+        served = _served(services, stream, opened)
+        charge = charge_for(services.settings.model_catalogue, served, usage)
+        chats.add_usage(services.db, user_id, period, charge.tokens, charge, services.now())
+        count_reply(
+            *(served.model, served.provider, usage.prompt_tokens, usage.completion_tokens),
+            float(charge.cost),
+            charge.currency,
+        )
     except Thrown as gone:
         if gone.code != "user_gone":
             raise
@@ -188,11 +209,24 @@ def _model_stream(services: Services, request: dict[str, Any]) -> AsyncIterator[
     return llm.stream_choices(**request) if isinstance(llm, ChoicesLLM) else llm.stream(**request)
 
 
+def _served(services: Services, stream: object, opened: Opened, started: float | None = None) -> Served:
+    """The model that serves `stream`; with `started` (perf_counter seconds), its first item just came."""
+    served = served_model(services.settings.model_catalogue, stream, opened.request["model"])
+    if started is not None:
+        MODEL_FIRST_TOKEN.labels(served.model, served.provider).observe(time.perf_counter() - started)
+    return served
+
+
 async def complete(services: Services, user_id: str, opened: Opened) -> dict[str, Any]:
     """The whole completion as one `chat.completion` object. Raises UpstreamError (a 502)."""
     said = _Said()
+    started, stream = time.perf_counter(), _model_stream(services, opened.request)
+    answered = False
     try:
-        async for item in _model_stream(services, opened.request):
+        async for item in stream:
+            if not answered:
+                answered = True
+                _served(services, stream, opened, started)
             if isinstance(item, Usage):
                 said.usage = item
             else:
@@ -200,8 +234,8 @@ async def complete(services: Services, user_id: str, opened: Opened) -> dict[str
     except UpstreamError:
         Quotas(services).release(opened.reservation)
         raise
-    usage = said.final_usage(opened)
-    _settle(services, user_id, opened.reservation, usage)
+    usage, served = said.final_usage(opened), _served(services, stream, opened)
+    _settle(services, user_id, opened, usage, stream)
     text = "".join(said.parts)
     message: dict[str, Any] = {"role": "assistant", "content": text or (None if said.calls else "")}
     if said.calls:
@@ -212,7 +246,7 @@ async def complete(services: Services, user_id: str, opened: Opened) -> dict[str
         "id": f"chatcmpl-{secrets.token_hex(12)}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": opened.request["model"],
+        "model": served.model,
         "choices": [choice],
         "usage": _usage_json(usage),
     }
@@ -235,7 +269,9 @@ async def stream_completion(
     services: Services, user_id: str, opened: Opened, include_usage: bool
 ) -> AsyncIterator[bytes]:
     """`chat.completion.chunk` server-sent events, then `[DONE]`; the quota settles however it ends.
-    A model server failure midway is an event `{"error": {...}}` (OpenAI's shape) before `[DONE]`."""
+    The first chunk (the role) leaves with the model's first item, so that every chunk names the
+    model that serves. A model server failure is an event `{"error": {...}}` (OpenAI's shape)
+    before `[DONE]`."""
     base = {
         "id": f"chatcmpl-{secrets.token_hex(12)}",
         "object": "chat.completion.chunk",
@@ -243,24 +279,37 @@ async def stream_completion(
         "model": opened.request["model"],
     }
     said = _Said()
+    started, stream = time.perf_counter(), _model_stream(services, opened.request)
+    answered = failed = False
 
     def event(**fields: Any) -> bytes:
         return b"data: " + orjson.dumps({**base, **fields}) + b"\n\n"
 
+    def role() -> bytes:
+        base["model"] = _served(services, stream, opened, started).model
+        return event(choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+
     try:
-        yield event(choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-        async for item in _model_stream(services, opened.request):
+        async for item in stream:
+            if not answered:
+                answered = True
+                yield role()
             if isinstance(item, Usage):
                 said.usage = item
                 continue
             said.add(item)
             if (choice := _delta(item)) is not None:
                 yield event(choices=[choice])
+        if not answered:  # the model said nothing at all
+            answered = True
+            yield role()
         yield event(choices=[{"index": 0, "delta": {}, "finish_reason": said.finish_reason or "stop"}])
         if include_usage:
             yield event(choices=[], usage=_usage_json(said.final_usage(opened)))
     except UpstreamError as exc:
+        failed = True
         yield b"data: " + orjson.dumps({"error": openai_error(exc)}) + b"\n\n"
     finally:
-        _settle(services, user_id, opened.reservation, said.final_usage(opened))
+        # When no model answered there is nothing to count, as in the chat session.
+        _settle(services, user_id, opened, said.final_usage(opened), None if failed and not answered else stream)
     yield b"data: [DONE]\n\n"

@@ -4,6 +4,7 @@ being generated, and the frames themselves (JSON text, encoded once)."""
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -13,7 +14,7 @@ from lib.auth.tokens import TokenClaims
 from lib.chats.quota import Reservation
 from lib.chats.repository import Chat
 
-__all__ = ["Connection", "ReplyJob", "Transport", "error_frame", "frame"]
+__all__ = ["Connection", "EndedReplies", "ReplyJob", "Transport", "error_frame", "frame"]
 
 
 class Transport(Protocol):
@@ -67,6 +68,30 @@ class ReplyJob:
     @property
     def running(self) -> bool:
         return self.final_frame is None
+
+
+class EndedReplies:
+    """Replies that ended, kept in `jobs` (the engine's, by chat) for clients that resume: each
+    until `forget` (the engine calls it a grace period after the end), and at most `limit` at
+    once, the oldest forgotten first."""
+
+    def __init__(self, jobs: dict[str, ReplyJob], limit: int) -> None:
+        self._jobs = jobs
+        self._ended: OrderedDict[int, ReplyJob] = OrderedDict()
+        self._limit = limit
+
+    def __len__(self) -> int:
+        return len(self._ended)
+
+    def add(self, job: ReplyJob) -> None:
+        self._ended[id(job)] = job
+        while len(self._ended) > self._limit:
+            self.forget(next(iter(self._ended.values())))
+
+    def forget(self, job: ReplyJob) -> None:
+        self._ended.pop(id(job), None)
+        if self._jobs.get(job.chat.chat_id) is job:
+            del self._jobs[job.chat.chat_id]
 
 
 def frame(**fields: Any) -> str:

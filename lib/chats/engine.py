@@ -17,6 +17,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -27,18 +28,28 @@ from lib.auth.tokens import TokenClaims
 from lib.billing.entitlements import entitlements_for
 from lib.chats import repository as chats
 from lib.chats.access import remember_session
-from lib.chats.connections import Connection, ReplyJob, Transport, error_frame, frame
+from lib.chats.connections import Connection, EndedReplies, ReplyJob, Transport, error_frame, frame
+from lib.chats.costs import charge_for, limits, served_model, worst_cost
 from lib.chats.frames import CLIENT_FRAMES, UNKNOWN_TYPE_MESSAGE
 from lib.chats.history import HISTORY_LIMIT, TurnCache, context_messages, text_bound, tokens_bound, weighed
-from lib.chats.quota import Quotas
+from lib.chats.quota import Quotas, used_up
 from lib.chats.replay import LocalReplay, Replay
 from lib.chats.repository import Chat
+from lib.chats.usage_repository import Charge
 from lib.db.connection import Thrown
 from lib.db.group_commit import GroupCommit
 from lib.db.records import new_id
 from lib.errors import ApiError, NotFound, RateLimited, ServiceUnavailable, Unauthorized
-from lib.llm import LLM, UpstreamError, Usage
-from lib.metrics import FIRST_TOKEN, LIVE_SESSIONS, REPLIES_IN_PROGRESS, TOKENS_STREAMED, UPSTREAM_ERRORS
+from lib.llm import LLM, Served, UpstreamError, Usage
+from lib.metrics import (
+    FIRST_TOKEN,
+    LIVE_SESSIONS,
+    MODEL_FIRST_TOKEN,
+    REPLIES_IN_PROGRESS,
+    TOKENS_STREAMED,
+    UPSTREAM_ERRORS,
+    count_reply,
+)
 
 if TYPE_CHECKING:
     from lib.services import Services
@@ -70,7 +81,8 @@ class ChatEngine:
         self.services = services
         self.llm = llm
         self.jobs: dict[str, ReplyJob] = {}
-        self.turns = TurnCache()
+        self.ended = EndedReplies(self.jobs, services.settings.resume_replies)
+        self.turns = TurnCache(max_bytes=services.settings.turn_cache_bytes)
         self.quotas = Quotas(services)
         # Durable writes (fsynced: ~1-3 ms each) are committed off the event loop, many turns at once.
         self.commits = GroupCommit(services.db)
@@ -190,11 +202,14 @@ class ChatEngine:
             return
         user_turn = weighed({"role": "user", "content": data["content"]})
         history = self.turns.get(chat.chat_id, lambda: chats.recent_turns(services.db, chat.chat_id, HISTORY_LIMIT))
-        messages, prompt_tokens = context_messages([*history, user_turn], settings.context_tokens)
+        catalogue = settings.model_catalogue
+        budget, reply_tokens = limits(catalogue, chat.model, settings.context_tokens, settings.max_reply_tokens)
+        messages, prompt_tokens = context_messages([*history, user_turn], budget)
         # The worst case: this context, however it tokenizes (a bound), and the longest reply.
-        reservation = self.quotas.reserve(connection.user_id, rights, prompt_tokens + settings.max_reply_tokens)
+        money = worst_cost(catalogue, chat.model, prompt_tokens, reply_tokens) if rights.cost_quota is not None else 0
+        reservation = self.quotas.reserve(connection.user_id, rights, prompt_tokens + reply_tokens, Decimal(money))
         if reservation is None:
-            await connection.send(error_frame("quota_exceeded", "your token quota for this period is used up"))
+            await connection.send(error_frame("quota_exceeded", used_up(rights)))
             return
         if services.cache.add(_running(chat.chat_id), 1, RUNNING_TTL_SECONDS) > 1:  # on another instance
             services.cache.add(_running(chat.chat_id), -1, RUNNING_TTL_SECONDS)
@@ -204,7 +219,7 @@ class ChatEngine:
         job = ReplyJob(chat, new_id(), reservation, {connection}, user_turn=user_turn)
         self.jobs[chat.chat_id] = job
         self.replay.start(chat.chat_id)
-        job.task = asyncio.create_task(self._generate(job, messages, settings.max_reply_tokens))
+        job.task = asyncio.create_task(self._generate(job, messages, reply_tokens))
 
     def _check_message(self, connection: Connection, data: dict[str, Any]) -> str | None:
         content: str = data["content"]  # a non-empty string (CLIENT_FRAMES["message"])
@@ -249,8 +264,9 @@ class ChatEngine:
         failure: ApiError | None = None
         status = "complete"
         deltas = job.deltas
+        stream = self.llm.stream(chat.model, messages, max_tokens)
         try:
-            async for item in self.llm.stream(chat.model, messages, max_tokens):
+            async for item in stream:
                 if isinstance(item, Usage):
                     usage = item
                     continue
@@ -261,7 +277,7 @@ class ChatEngine:
                     if not await listener.send(delta):
                         job.listeners.discard(listener)
                 if len(deltas) == 1:
-                    FIRST_TOKEN.observe(time.perf_counter() - started)
+                    self._first_token(stream, chat.model, time.perf_counter() - started)
         except asyncio.CancelledError:
             status = "stopped"
         except UpstreamError as exc:  # the adapter logged its cause
@@ -274,19 +290,30 @@ class ChatEngine:
         TOKENS_STREAMED.inc(len(deltas))
         if failure is not None:
             UPSTREAM_ERRORS.labels(failure.code).inc()
-        await self._finish(job, asked_at, messages, usage, status, failure)
+        served = served_model(self.services.settings.model_catalogue, stream, chat.model)
+        await self._finish(job, asked_at, messages, (usage, max_tokens, served), status, failure)
+
+    def _first_token(self, stream: object, model: str, seconds: float) -> None:
+        FIRST_TOKEN.observe(seconds)
+        served = served_model(self.services.settings.model_catalogue, stream, model)
+        MODEL_FIRST_TOKEN.labels(served.model, served.provider).observe(seconds)
 
     async def _finish(
         self,
         job: ReplyJob,
         asked_at: dt.datetime,
         messages: list[dict[str, str]],
-        usage: Usage | None,
+        reply: tuple[Usage | None, int, Served],
         status: str,
         failure: ApiError | None,
     ) -> None:
+        """Store the turn with what it cost, give the reservation back, send the final frame.
+        `reply`: the usage the model reported, the reply limit and the model that served it."""
+        usage, max_tokens, served = reply
         content = "".join(job.deltas)
-        counts = _charge(usage, messages, content, self.services.settings.max_reply_tokens, failed=failure is not None)
+        counts = _charge(usage, messages, content, max_tokens, failed=failure is not None)
+        catalogue = self.services.settings.model_catalogue
+        charge = None if counts is None else charge_for(catalogue, served, Usage(**counts))
         chat, reservation = job.chat, job.reservation
         try:
             count = await self.commits.write(
@@ -301,8 +328,11 @@ class ChatEngine:
                     usage=counts,
                     period=(reservation.period_start, reservation.period_end),
                     now=self.services.now(),
+                    charge=charge,
                 )
             )
+            if charge is not None:
+                _count(charge)
             self.turns.append(chat.chat_id, count - 1, job.user_turn)
             self.turns.append(chat.chat_id, count, weighed({"role": "assistant", "content": content}))
         except Exception as error:  # the database failing must not leave the socket waiting forever
@@ -320,16 +350,17 @@ class ChatEngine:
                 message_id=job.message_id,
                 usage=counts,
                 finish_reason="stop" if status == "complete" else "stopped",
+                model=served.model,
             )
         self.replay.finish(chat.chat_id, job.final_frame)
         for listener in tuple(job.listeners):
             await listener.send(job.final_frame)
         job.listeners.clear()
+        self.ended.add(job)
         asyncio.get_running_loop().call_later(RESUME_GRACE_SECONDS, self._forget, job)
 
     def _forget(self, job: ReplyJob) -> None:
-        if self.jobs.get(job.chat.chat_id) is job:
-            del self.jobs[job.chat.chat_id]
+        self.ended.forget(job)
 
     # -- revocation and shutdown -------------------------------------------------------------
 
@@ -397,6 +428,17 @@ def _charge(
     if failed and not content:
         return None
     return {"prompt_tokens": tokens_bound(messages), "completion_tokens": min(text_bound(content), limit)}
+
+
+def _count(charge: Charge) -> None:
+    count_reply(
+        charge.model,
+        charge.provider,
+        charge.prompt_tokens,
+        charge.completion_tokens,
+        float(charge.cost),
+        charge.currency,
+    )
 
 
 def _storage_failure(error: Exception) -> ApiError:

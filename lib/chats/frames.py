@@ -141,7 +141,7 @@ ERROR_CODES: dict[str, str] = {
     "reply_in_progress": "a message while this chat's reply is in progress (one at a time)",
     "nothing_to_stop": "`stop` with no reply in progress",
     "rate_limited": "more than KIROSHI_MESSAGES_PER_MINUTE messages",
-    "quota_exceeded": "the plan's token quota for the period is used up (the free tier's per calendar month)",
+    "quota_exceeded": "the plan's token or money quota for the period is used up (the free tier's per calendar month)",
     "model_not_allowed": "the chat's model is no longer in the plan",
     "upstream_error": "the model server failed",
     "upstream_unreachable": "the model server could not be reached",
@@ -189,6 +189,12 @@ SERVER_FRAMES: dict[str, Frame] = {
                     fields=_USAGE,
                 ),
                 Field("finish_reason", "string", "`stopped` after a `stop`", enum=("stop", "stopped")),
+                Field(
+                    "model",
+                    "string",
+                    "the public name of the model that served the reply: the chat's, or the fallback that "
+                    "served when it failed before its first token (KIROSHI_MODELS_FILE)",
+                ),
             ),
         ),
         Frame(

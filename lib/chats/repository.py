@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
+from lib.chats.usage_repository import CHARGE, Charge, charge_params, format_cost
 from lib.db.connection import Database
 from lib.db.group_commit import Write
 from lib.db.paging import Cursor, page_rows
@@ -29,6 +31,7 @@ __all__ = [
     "list_chats",
     "recent_turns",
     "rename_chat",
+    "spent",
     "tokens_used",
     "turn",
     "usage_key",
@@ -40,7 +43,7 @@ TITLE_LENGTH = 80
 # transaction (lib.accounts.repository.delete_user). Messages go chat by chat, through their index.
 DELETE_CHATS_OF_USER = (
     "FOR $owned IN (SELECT VALUE id FROM chat WHERE user = $user) { DELETE message WHERE chat = $owned; };"
-    " DELETE chat WHERE user = $user; DELETE usage WHERE user = $user;"
+    " DELETE chat WHERE user = $user; DELETE usage WHERE user = $user; DELETE reply_usage WHERE user = $user;"
 )
 
 
@@ -135,11 +138,13 @@ def turn(
     usage: dict[str, int] | None,
     period: tuple[dt.datetime, dt.datetime],
     now: dt.datetime,
+    charge: Charge | None = None,
 ) -> Write:
     """Store a whole turn: the user's message (the first one titles the chat) and the assistant's
     reply, and add the tokens it used to the user's usage for the quota period. Its value is the
     chat's message count. A reply without `usage` (one that failed before the model answered a
-    token) is stored without one and adds nothing to the usage.
+    token) is stored without one and adds nothing to the usage. `charge` (which model served, its
+    tokens and cost) is stored as the reply's `reply_usage` row and its cost added to the period's.
 
     Committing it raises Thrown("chat_gone") when the chat or its user was deleted before: then
     nothing of it is stored. (It writes the chat record, so it also conflicts with a deletion that
@@ -151,7 +156,8 @@ def turn(
         (
             "IF !record::exists($chat) OR !record::exists($user) { THROW 'kiroshi:chat_gone' }",
             "UPSERT ONLY $usage SET user = $user, period_start = $period_start, period_end = $period_end,"
-            " used = (used ?? 0) + $used RETURN VALUE used",
+            " used = (used ?? 0) + $used, cost = (cost ?? 0dec) + <decimal> $cost RETURN used, cost",
+            CHARGE,
             "LET $counted = (UPDATE ONLY $chat SET message_count += 2, updated_at = $now,"
             " title = IF title = '' THEN $title ELSE title END)",
             "CREATE ONLY $question CONTENT {chat: $chat, seq: $counted.message_count - 1, role: 'user',"
@@ -160,11 +166,13 @@ def turn(
             " content: $content, status: $status, usage: $usage_counts, created_at: $now} RETURN VALUE seq",
         ),
         {
+            **charge_params(charge, now, "session", record("message", message_id)),
             "usage": record("usage", key),
             "user": record("user", chat.user_id),
             "period_start": period[0],
             "period_end": period[1],
             "used": usage["prompt_tokens"] + usage["completion_tokens"] if usage is not None else 0,
+            "cost": format_cost(charge.cost) if charge is not None else "0",
             "chat": record("chat", chat.chat_id),
             "title": " ".join(question.split())[:TITLE_LENGTH],
             "question": record("message", new_id()),
@@ -177,16 +185,28 @@ def turn(
             "now": now,
         },
         # The new total is what the next turn's quota check reads: keep it rather than read it again.
-        after=lambda results: (
-            db.memo.replace(chat.user_id, ("usage", key), results[1], generation)
-            if isinstance(results[1], int)
-            else db.memo.invalidate(chat.user_id, ("usage", key))
-        ),
+        after=lambda results: _remember(db, chat.user_id, key, results[1], generation),
     )
 
 
-def add_usage(db: Database, user_id: str, period: tuple[dt.datetime, dt.datetime], tokens: int) -> None:
-    """Add tokens used outside a chat (the OpenAI-compatible endpoint) to the user's period usage.
+def _remember(db: Database, user_id: str, key: str, row: object, generation: int) -> None:
+    """Keep the period's new totals that a turn's write returned (the next quota check reads them)."""
+    if isinstance(row, dict) and isinstance(row.get("used"), int):
+        db.memo.replace(user_id, ("usage", key), (row["used"], Decimal(row.get("cost") or 0)), generation)
+    else:
+        db.memo.invalidate(user_id, ("usage", key))
+
+
+def add_usage(
+    db: Database,
+    user_id: str,
+    period: tuple[dt.datetime, dt.datetime],
+    tokens: int,
+    charge: Charge | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Add tokens used outside a chat (the OpenAI-compatible endpoint) to the user's period usage,
+    with the reply's `charge` (its `reply_usage` row, ended at `now`) and its cost.
 
     Raises Thrown("user_gone") when the account was deleted before: nothing is stored then.
     """
@@ -194,8 +214,10 @@ def add_usage(db: Database, user_id: str, period: tuple[dt.datetime, dt.datetime
     db.transaction(
         "IF !record::exists($user) { THROW 'kiroshi:user_gone' };"
         " UPSERT $usage SET user = $user, period_start = $period_start, period_end = $period_end,"
-        " used = (used ?? 0) + $used;",
+        " used = (used ?? 0) + $used, cost = (cost ?? 0dec) + <decimal> $cost; " + CHARGE + ";",
         {
+            **charge_params(charge, now or dt.datetime.now(dt.UTC), "v1"),
+            "cost": format_cost(charge.cost) if charge is not None else "0",
             "usage": record("usage", key),
             "user": record("user", user_id),
             "period_start": period[0],
@@ -212,9 +234,16 @@ def usage_key(user_id: str, period_start: dt.datetime) -> str:
 
 def tokens_used(db: Database, user_id: str, period_start: dt.datetime) -> int:
     """Tokens the user's replies used in the quota period starting at `period_start` (memoised)."""
+    return spent(db, user_id, period_start)[0]
+
+
+def spent(db: Database, user_id: str, period_start: dt.datetime) -> tuple[int, Decimal]:
+    """The tokens the user's replies used and what they cost (exact, in the catalogue's currency)
+    in the quota period starting at `period_start` (memoised)."""
     key = usage_key(user_id, period_start)
 
-    def load() -> int:
-        return int(db.one("SELECT VALUE used FROM ONLY $usage", {"usage": record("usage", key)}) or 0)
+    def load() -> tuple[int, Decimal]:
+        row = db.one("SELECT used, cost FROM ONLY $usage", {"usage": record("usage", key)}) or {}
+        return int(row.get("used") or 0), Decimal(row.get("cost") or 0)
 
     return db.memo.load(user_id, ("usage", key), load)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from lib.config import Settings, prepare_engine_environment
-from lib.db.memo import Memo
+from lib.db.memo import MAX_ENTRIES, Memo
 from lib.errors import ServiceUnavailable
 
 __all__ = [
@@ -100,7 +100,9 @@ _OUTBOX = (
 class Database:
     """A thread-safe facade over one SDK connection. Results are plain Python values."""
 
-    def __init__(self, wire: Any, *, embedded: bool, lock_file: IO[str] | None = None) -> None:
+    def __init__(
+        self, wire: Any, *, embedded: bool, lock_file: IO[str] | None = None, memo_entries: int = MAX_ENTRIES
+    ) -> None:
         self._wire = wire
         # Embedded handles serve threads concurrently; a remote socket takes one call at a time.
         self._serial = None if embedded else threading.Lock()
@@ -108,7 +110,7 @@ class Database:
         self.adapter = "embedded" if embedded else "remote"
         self.closed = False
         # Only an embedded database is written by this process alone: only then may reads be memoised.
-        self.memo = Memo(enabled=embedded)
+        self.memo = Memo(enabled=embedded, max_entries=memo_entries)
         self._events_written = False  # since the last take_events_written: some write left events to publish
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None, *, tagged: bool = False) -> list[Any]:
@@ -268,4 +270,4 @@ def open_database(settings: Settings) -> Database:
         if lock_file is not None:
             lock_file.close()
         raise
-    return Database(wire, embedded=settings.embedded_database, lock_file=lock_file)
+    return Database(wire, embedded=settings.embedded_database, lock_file=lock_file, memo_entries=settings.memo_entries)

@@ -25,6 +25,7 @@ from lib.llm import LLM, Choice, ChoicesLLM, Served, Usage
 from lib.llm.breaker import Breaker
 from lib.llm.catalogue import LIMIT_NAMES, Catalogue, ModelEntry, Upstream
 from lib.llm.openai import OpenAICompatible, transient
+from lib.metrics import MODEL_ERRORS
 
 __all__ = ["Connect", "RoutedStream", "Router"]
 
@@ -123,6 +124,7 @@ class Router:
                 probe = breaker.admit()
             except BadGateway as fast:  # open: no request sent
                 failure = fast
+                MODEL_ERRORS.labels(entry.name, entry.provider, fast.code).inc()
                 log.debug("model %s skipped: its server %s is failing (circuit open)", entry.name, entry.upstream.name)
                 continue
             items = open_(self._client(entry.upstream), entry)
@@ -133,6 +135,7 @@ class Router:
                         breaker.succeeded()
                     yield item
             except BadGateway as exc:
+                MODEL_ERRORS.labels(entry.name, entry.provider, exc.code).inc()
                 if not _fall_back(breaker, exc, started=routed.served is not None):
                     raise
                 failure = exc

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from lib.config import PUBLISHED_SECRETS
@@ -178,3 +179,19 @@ def test_ci_runs_the_python_that_the_readme_and_the_makefile_name() -> None:
     assert f"`python{version}` (what CI runs)" in (ROOT / "README.md").read_text()
     if os.environ.get("CI") == "true":
         assert f"{sys.version_info.major}.{sys.version_info.minor}" == version
+
+
+def test_compose_takes_payments_at_stripe_unless_told_to_trust() -> None:
+    """Compose's default is KIROSHI_PAYMENTS=stripe, with no key of its own: without STRIPE_API_KEY (in
+    .env) the Kiroshi services stop at start, naming it, unless KIROSHI_PAYMENTS=trust is set."""
+    from lib.config import ConfigError, load_settings
+
+    raw = (ROOT / "docker-compose.yml").read_text()
+    for name in ("http", "websocket"):
+        environment = _compose()["services"][name]["environment"]
+        assert environment["KIROSHI_PAYMENTS"] == "${KIROSHI_PAYMENTS:-stripe}"
+        assert not any(variable.startswith("STRIPE_") for variable in environment)  # .env's, never a default
+    assert "STRIPE_" not in raw.split("services:", 1)[1]
+    with pytest.raises(ConfigError, match="STRIPE_API_KEY"):
+        load_settings({"KIROSHI_PAYMENTS": "stripe", "KIROSHI_JWT_SECRET": "j" * 40})
+    assert load_settings({"KIROSHI_PAYMENTS": "trust", "KIROSHI_JWT_SECRET": "j" * 40}).payments == "trust"

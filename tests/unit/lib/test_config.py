@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,10 @@ def test_secrets_never_print(tmp_path: Path) -> None:
         ("KIROSHI_EVENTS_MAX_AGE_DAYS", "0"),  # JetStream would keep events forever
         ("KIROSHI_EVENTS_MAX_AGE_DAYS", "30d"),
         ("KIROSHI_EVENTS_MAX_BYTES", "1GiB"),
+        ("KIROSHI_MEMO_ENTRIES", "0"),  # a bound of nothing: every read would clear the memo
+        ("KIROSHI_CACHE_ENTRIES", "-1"),
+        ("KIROSHI_TURN_CACHE_BYTES", "64MiB"),
+        ("KIROSHI_RESUME_REPLIES", "1"),
     ],
 )
 def test_bad_settings_fail_at_start_with_the_name(tmp_path: Path, name: str, value: str) -> None:
@@ -110,3 +115,36 @@ def test_stripe_mode_without_what_it_needs_fails_at_start_with_the_name(
 
     with pytest.raises(ConfigError, match=name):
         load_settings(env | missing)
+
+
+def test_the_bounds_of_what_a_process_keeps_are_settings(tmp_path: Path) -> None:
+    defaults = load_settings({"KIROSHI_DATA_DIR": str(tmp_path)})
+    assert (defaults.memo_entries, defaults.cache_entries) == (10_000, 100_000)
+    assert (defaults.turn_cache_bytes, defaults.resume_replies) == (64 << 20, 500)
+    chosen = load_settings(
+        {
+            "KIROSHI_DATA_DIR": str(tmp_path),
+            "KIROSHI_MEMO_ENTRIES": "500",
+            "KIROSHI_CACHE_ENTRIES": "5000",
+            "KIROSHI_TURN_CACHE_BYTES": "8388608",
+            "KIROSHI_RESUME_REPLIES": "50",
+        }
+    )
+    assert (chosen.memo_entries, chosen.cache_entries, chosen.turn_cache_bytes, chosen.resume_replies) == (
+        500,
+        5000,
+        8 << 20,
+        50,
+    )
+
+
+def test_the_engine_caches_few_values_unless_the_operator_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lib.config import ENGINE_VALUE_CACHE, prepare_engine_environment
+
+    monkeypatch.delenv("SURREAL_SURREALKV_MAX_VALUE_CACHE_SIZE", raising=False)
+    prepare_engine_environment()
+    assert os.environ["SURREAL_SURREALKV_MAX_VALUE_CACHE_SIZE"] == str(ENGINE_VALUE_CACHE)
+
+    monkeypatch.setenv("SURREAL_SURREALKV_MAX_VALUE_CACHE_SIZE", "50000")
+    prepare_engine_environment()
+    assert os.environ["SURREAL_SURREALKV_MAX_VALUE_CACHE_SIZE"] == "50000"

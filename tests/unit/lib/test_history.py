@@ -8,6 +8,7 @@ import pytest
 from lib.chats.history import (
     HISTORY_LIMIT,
     PER_REQUEST,
+    TURN_OVERHEAD,
     TurnCache,
     context_messages,
     text_bound,
@@ -160,3 +161,45 @@ def test_the_cache_holds_4096_chats() -> None:
     cache.get("chat-0", loads[0])
 
     assert (loads[0].reads, loads[1].reads) == (2, 1)
+
+
+def test_the_cache_holds_at_most_its_bytes_of_turns_the_least_used_going_first() -> None:
+    long = _turn("x" * 10_000)
+    weight = weighed(long)[1] + TURN_OVERHEAD
+    cache = TurnCache(max_bytes=10 * weight)
+    loads = [Loader(1, [long]) for _ in range(30)]
+    for index, load in enumerate(loads):
+        cache.get(f"chat-{index}", load)
+        cache.get("chat-0", loads[0])  # in use all along
+
+    assert len(cache) == 10
+    assert cache.bytes <= 10 * weight
+    cache.get("chat-29", loads[29])
+    cache.get("chat-0", loads[0])
+    cache.get("chat-1", loads[1])
+    assert (loads[29].reads, loads[0].reads, loads[1].reads) == (1, 1, 2)
+
+
+def test_appended_turns_count_against_the_bytes_too() -> None:
+    cache = TurnCache(max_bytes=50_000)
+    loads = [Loader(1, [_turn("x" * 10_000)]), Loader(1, [_turn("x" * 10_000)]), Loader(0, [])]
+    for index, load in enumerate(loads):
+        cache.get(f"chat-{index}", load)
+    for count in range(1, 16):
+        cache.append("chat-2", count, weighed(_turn("y" * 2_000)))
+
+    assert cache.bytes <= 50_000
+    cache.get("chat-1", loads[1])
+    cache.get("chat-0", loads[0])
+    assert (loads[0].reads, loads[1].reads) == (2, 1)  # the oldest went to make room
+    for name in ("chat-0", "chat-1", "chat-2"):
+        cache.drop(name)
+    assert (len(cache), cache.bytes) == (0, 0)
+
+
+def test_one_chat_over_the_bytes_is_still_kept() -> None:
+    cache = TurnCache(max_bytes=1_000)
+    load = Loader(1, [_turn("z" * 5_000)])
+    cache.get("big", load)
+    cache.get("big", load)
+    assert load.reads == 1

@@ -44,7 +44,53 @@ def test_the_memo_stays_bounded() -> None:
     memo = Memo(enabled=True, max_entries=10)
     for i in range(25):
         memo.load(f"user{i}", 1, lambda: "v")
-    assert memo._size <= 10
+    assert memo.size() <= 10
+    assert memo.load("user24", 1, lambda: "reloaded") == "v"  # the newest is still there
+
+
+def test_writes_keep_the_memo_bounded_too() -> None:
+    memo = Memo(enabled=True, max_entries=10)
+    for i in range(25):
+        memo.replace(f"user{i}", "used", i, memo.generation(f"user{i}"))
+    assert memo.size() <= 10
+    assert memo.owners() <= 10
+    assert memo.load("user24", "used", lambda: -1) == 24
+
+
+def test_the_write_generations_of_many_owners_stay_bounded() -> None:
+    memo = Memo(enabled=True, max_entries=10)
+    memo.load("alice", "k", lambda: "a")
+    for i in range(1000):
+        memo.invalidate(f"user{i}")  # every account that ever wrote
+    assert memo.owners() <= 10
+    assert memo.load("alice", "k", lambda: "reloaded") == "a"  # values outlive the generations
+
+
+def test_a_load_across_forgotten_generations_is_not_kept() -> None:
+    memo = Memo(enabled=True, max_entries=10)
+    database = {"alice": "old"}
+
+    def read_while_others_write() -> str:
+        value = database["alice"]
+        database["alice"] = "new"
+        for i in range(20):  # enough writers that the generations are forgotten meanwhile
+            memo.invalidate(f"user{i}")
+        memo.invalidate("alice")
+        for i in range(20, 40):
+            memo.invalidate(f"user{i}")
+        return value
+
+    assert memo.load("alice", "k", read_while_others_write) == "old"
+    assert memo.load("alice", "k", lambda: database["alice"]) == "new"
+
+
+def test_an_owner_left_with_no_values_is_forgotten() -> None:
+    memo = Memo(enabled=True)
+    for i in range(100):
+        memo.load(f"user{i}", "k", lambda: "v")
+        memo.invalidate(f"user{i}", "k")
+    assert memo.size() == 0
+    assert memo._entries == {}
 
 
 def test_a_write_keeps_the_value_it_returned_unless_another_write_came_between() -> None:

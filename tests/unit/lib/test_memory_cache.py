@@ -6,6 +6,8 @@ from __future__ import annotations
 import tracemalloc
 
 from lib.cache import MemoryCache
+from lib.config import Settings
+from lib.services import create_services
 from tests.support.clock import MovableClock
 
 
@@ -71,3 +73,17 @@ def test_memory_levels_off_under_churn(clock: MovableClock) -> None:
 
     assert cache.size() <= 501
     assert grown < 1 << 20, f"{grown} bytes more after 50,000 more rounds"  # a leak: ~4 MB
+
+
+def test_a_process_takes_its_bounds_from_the_settings(settings: Settings) -> None:
+    services = create_services(settings.with_(cache_entries=1000, memo_entries=100))
+    try:
+        assert isinstance(services.cache, MemoryCache)
+        for i in range(1500):
+            services.cache.set(f"ticket:{i}", "v", 60)
+        for i in range(150):
+            services.db.memo.load(f"user{i}", "k", lambda: "v")
+        assert services.cache.size() == 1000
+        assert services.db.memo.size() <= 100
+    finally:
+        services.close()

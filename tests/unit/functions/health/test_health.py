@@ -26,3 +26,10 @@ def test_ready_is_503_when_the_database_is_down(client: Client) -> None:
 
     assert answer.status == 503
     assert answer.json["checks"]["database"]["status"] == "down"
+
+
+def test_ready_says_that_payments_are_not_verified_in_trust_mode(client: Client) -> None:
+    payments = client.get("/ready").json["payments"]
+
+    assert (payments["mode"], payments["verified"]) == ("trust", False)
+    assert "payments are not verified" in payments["warning"]
