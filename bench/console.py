@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import statistics
 import sys
 import tempfile
@@ -28,6 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.browser import chromedriver, headless_chromium  # noqa: E402
 from tests.support.fake_openai import FakeOpenAI  # noqa: E402
 from tests.support.runner import Runner  # noqa: E402
 
@@ -47,18 +47,6 @@ const tick = (t) => {
 };
 requestAnimationFrame(tick);
 """
-
-
-def browser(profile: str) -> Any:
-    os.environ["SE_AVOID_STATS"] = "true"
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("KIROSHI_TEST_CHROMIUM", "/usr/bin/chromium")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(executable_path=os.environ["KIROSHI_TEST_CHROMEDRIVER"]), options=options)
 
 
 def named(page: Any, name: str, seconds: float = 15) -> Any:
@@ -90,41 +78,42 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="tokens per second of the streamed reply")
     parser.add_argument("--tokens", type=int, default=1000)
     args = parser.parse_args()
-    if not os.environ.get("KIROSHI_TEST_CHROMEDRIVER"):
+    if not chromedriver():
         sys.exit("set KIROSHI_TEST_CHROMEDRIVER to Debian's chromedriver (apt-get install chromium chromium-driver)")
 
     fake = FakeOpenAI(tokens=args.tokens, delay_ms=1000 / args.rate).serve_in_thread()
     with tempfile.TemporaryDirectory() as data, tempfile.TemporaryDirectory() as profile:
         env = {"OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "bench", "KIROSHI_MODELS": "gpt-4o-mini"}
         runner = Runner(Path(data), env, quiet=True).start()
-        page = browser(profile)
         try:
-            body = {"email": EMAIL, "nickname": "bench", "name": "Bench", "surname": "Mark", "password": PASSWORD}
-            httpx.post(f"{runner.url}/users/register", json=body).raise_for_status()
+            with headless_chromium(Path(profile)) as page:
+                body = {"email": EMAIL, "nickname": "bench", "name": "Bench", "surname": "Mark", "password": PASSWORD}
+                httpx.post(f"{runner.url}/users/register", json=body).raise_for_status()
 
-            page.get(f"{runner.url}/")
-            named(page, "Log in")
-            cold = paints(page)
-            page.refresh()
-            named(page, "Log in")
-            warm = paints(page)
+                page.get(f"{runner.url}/")
+                named(page, "Log in")
+                cold = paints(page)
+                page.refresh()
+                named(page, "Log in")
+                warm = paints(page)
 
-            named(page, "Email").send_keys(EMAIL)
-            named(page, "Password").send_keys(PASSWORD)
-            named(page, "Log in").click()
-            named(page, "New chat").click()
-            box = named(page, "Message")
-            page.execute_script(FRAMES)
-            started = time.monotonic()
-            box.send_keys("stream, please\n")
-            time.sleep(0.5)
-            while page.execute_script("return !!document.querySelector('.message.streaming')"):
-                time.sleep(0.1)
-            seconds = time.monotonic() - started
-            page.execute_script("window.__stop = true")
-            frames, long_tasks, steps = page.execute_script("return [window.__frames, window.__long, window.__steps]")
+                named(page, "Email").send_keys(EMAIL)
+                named(page, "Password").send_keys(PASSWORD)
+                named(page, "Log in").click()
+                named(page, "New chat").click()
+                box = named(page, "Message")
+                page.execute_script(FRAMES)
+                started = time.monotonic()
+                box.send_keys("stream, please\n")
+                time.sleep(0.5)
+                while page.execute_script("return !!document.querySelector('.message.streaming')"):
+                    time.sleep(0.1)
+                seconds = time.monotonic() - started
+                page.execute_script("window.__stop = true")
+                frames, long_tasks, steps = page.execute_script(
+                    "return [window.__frames, window.__long, window.__steps]"
+                )
         finally:
-            page.quit()
             runner.stop()
             fake.stop()
 

@@ -13,7 +13,7 @@ database, in a child process of its own (the engine reads its settings once per 
 Kinds: user (registration: the user and its e-mail guard), contract (a purchase: contract,
 transaction tombstone, subscriber period, outbox event), chat (an empty one), message (a chat
 turn stores two, and updates its chat and the usage row), usage (a new usage row), outbox (an
-event row), update (rewriting one record, as a turn rewrites its chat and usage row). Sessions:
+event, published: deleted), update (rewriting one record, as a turn rewrites its chat and usage row). Sessions:
 idle chat WebSocket sessions held open on a local runner.
 
     .venv/bin/python bench/memory.py [--count 10000] [--kinds user,message,...] [--sessions 2000]
@@ -173,7 +173,18 @@ WRITERS: dict[str, Callable[[Any, str, str], Callable[[int], None]]] = {
 
 
 def writer(kind: str, services: Any, reply: str) -> Callable[[int], None]:
-    """A function that writes the i-th record of `kind` through Kiroshi's repositories."""
+    """A function that writes the i-th record of `kind` through Kiroshi's repositories, then
+    relays the outbox as the dispatch does after each request."""
+    write = _writer(kind, services, reply)
+
+    def and_relay(i: int) -> None:
+        write(i)
+        services.outbox.after_request()
+
+    return and_relay
+
+
+def _writer(kind: str, services: Any, reply: str) -> Callable[[int], None]:
     if kind == "user":
 
         def register(i: int) -> None:

@@ -42,7 +42,7 @@ PASSWORD = "soak test passphrase"
 
 # KB of RSS the embedded engine keeps per stored record (README's table, bench/memory.py; a
 # message's figure includes its half of the turn's reply_usage row).
-ENGINE_KB = {"user": 2.2, "contract": 5.1, "chat": 1.2, "usage": 1.2, "message": 2.1}
+ENGINE_KB = {"user": 1.4, "contract": 4.2, "chat": 1.2, "usage": 1.2, "message": 2.1}
 # What the process's bounded caches can still add after the warm-up (MiB, README's table): the
 # memo, the in-process cache, the turn cache, ended replies and the engine's value cache.
 CACHE_HEADROOM_MIB = 160

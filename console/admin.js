@@ -1,10 +1,13 @@
-// Admins: plans (create, edit, archive) and the users list.
+// Admins: plans (create, edit, archive), this month's usage over every user, and the users list.
 import { api, every } from './api.js';
 import { confirmButton, errorBox, field, h, money, showError, toast, tokens } from './dom.js';
+import { byModel, cost, costs, modelTable, replies, table, totals } from './usage.js';
 
 export async function adminPage() {
   const rows = h('tbody');
   const users = h('tbody');
+  const usage = h('section', { class: 'card', 'aria-labelledby': 'all-usage' });
+  const nicknames = new Map();
   const more = h('button', { type: 'button', class: 'secondary', hidden: true }, 'More users');
   const problem = errorBox();
   const legend = h('legend', null, 'New plan');
@@ -24,6 +27,7 @@ export async function adminPage() {
         field('Currency', { value: 'USD', maxlength: 3, required: true }),
         field('Duration (days)', { name: 'duration', type: 'number', min: 1, max: 3660, value: 30, required: true }),
         field('Token quota', { name: 'token_quota', type: 'number', min: 0, placeholder: 'unlimited' }),
+        field('Money quota', { name: 'cost_quota', type: 'number', min: 0, step: 'any', placeholder: 'none' }),
       ),
       field('Models', { placeholder: 'every configured model; or comma-separated names' }),
       field('Description', { rows: 2, maxlength: 2000 }, 'textarea'),
@@ -42,8 +46,8 @@ export async function adminPage() {
     cancel.hidden = !plan;
     problem.hidden = true;
     if (!plan) return;
-    const values = { ...plan, models: plan.models ? plan.models.join(', ') : '', token_quota: plan.token_quota ?? '' };
-    for (const name of ['title', 'price', 'currency', 'duration', 'token_quota', 'models', 'description']) {
+    const values = { ...plan, models: plan.models ? plan.models.join(', ') : '', token_quota: plan.token_quota ?? '', cost_quota: plan.cost_quota ?? '' };
+    for (const name of ['title', 'price', 'currency', 'duration', 'token_quota', 'cost_quota', 'models', 'description']) {
       form.elements[name].value = values[name];
     }
     form.scrollIntoView({ block: 'start' });
@@ -58,6 +62,7 @@ export async function adminPage() {
       currency: value('currency').toUpperCase(),
       duration: Number(value('duration')),
       token_quota: value('token_quota') === '' ? null : Number(value('token_quota')),
+      cost_quota: value('cost_quota') === '' ? null : Number(value('cost_quota')),
       models: value('models') === '' ? null : value('models').split(',').map((m) => m.trim()).filter(Boolean),
       description: value('description'),
     };
@@ -83,7 +88,7 @@ export async function adminPage() {
           h('td', null, plan.title),
           h('td', null, money(plan.price, plan.currency)),
           h('td', null, `${plan.duration} d`),
-          h('td', null, tokens(plan.token_quota)),
+          h('td', null, tokens(plan.token_quota), plan.cost_quota != null ? ` · ${money(plan.cost_quota, plan.currency)}` : null),
           h('td', null, plan.models ? plan.models.join(', ') : 'all'),
           h('td', null, h('span', { class: `badge ${plan.status}` }, plan.status)),
           h(
@@ -107,6 +112,7 @@ export async function adminPage() {
   async function drawUsers() {
     const query = new URLSearchParams({ limit: '50', ...(cursor ? { cursor } : {}) });
     const page = await api('GET', `/users?${query}`);
+    for (const user of page.users) nicknames.set(user.user_id, user.nickname);
     users.append(
       ...page.users.map((user) =>
         h('tr', null, h('td', null, user.nickname), h('td', null, `${user.name} ${user.surname}`), h('td', null, user.email)),
@@ -117,15 +123,39 @@ export async function adminPage() {
   }
   more.addEventListener('click', drawUsers);
 
-  await Promise.all([drawPlans(), drawUsers()]);
-  const table = (heads, body) =>
+  /** This month's replies over every user (GET /usage): totals, by model, and the costliest users. */
+  async function drawUsage() {
+    const heading = h('h2', { id: 'all-usage' }, 'Usage this month');
+    try {
+      const answer = await api('GET', '/usage');
+      const sums = byModel(answer.usage);
+      const all = totals(sums);
+      const top = answer.users.slice(0, 10).map((u) => [
+        nicknames.get(u.user_id) ?? u.user_id,
+        tokens(u.prompt_tokens + u.completion_tokens),
+        tokens(u.replies),
+        cost(u.cost, u.currency),
+      ]);
+      usage.replaceChildren(
+        heading,
+        h('p', { class: 'muted' }, `${answer.from} – ${answer.to} (UTC days) · ${tokens(all.tokens)} tokens · ${replies(all.replies)} · ${costs(all.costs)}`),
+        h('div', { class: 'row top' }, modelTable(sums), table('Costliest users', ['User', 'Tokens', 'Replies', 'Cost'], top, 'Nobody yet.')),
+      );
+    } catch (error) {
+      usage.replaceChildren(heading, h('p', { class: 'error' }, error.message));
+    }
+  }
+
+  await Promise.all([drawPlans(), drawUsers().then(drawUsage)]);
+  const grid = (heads, body) =>
     h('table', null, h('thead', null, h('tr', null, ...heads.map((c) => h('th', { scope: 'col' }, c)))), body);
   const page = h(
     'div',
     { class: 'page' },
     h('h1', null, 'Admin'),
-    h('section', { class: 'card' }, h('h2', null, 'Plans'), table(['Title', 'Price', 'Duration', 'Quota', 'Models', 'Status', ''], rows), form),
-    h('section', { class: 'card' }, h('h2', null, 'Users'), table(['Nickname', 'Full name', 'Email'], users), more),
+    h('section', { class: 'card' }, h('h2', null, 'Plans'), grid(['Title', 'Price', 'Duration', 'Quota', 'Models', 'Status', ''], rows), form),
+    usage,
+    h('section', { class: 'card' }, h('h2', null, 'Users'), grid(['Nickname', 'Full name', 'Email'], users), more),
   );
   page.dataset.title = 'Admin';
   return page;

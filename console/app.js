@@ -39,7 +39,9 @@ async function render() {
     me ??= await api('GET', '/auth');
     const context = { me, go, refreshMe, onLeave: (fn) => (cleanup = fn) };
     const pages = { plans: billingPage, admin: me.metadata.role === 'admin' ? adminPage : null };
-    const content = await (pages[page] ?? chatsPage)(context, decodeURIComponent(arg));
+    // Ids go into API paths: anything but an id's characters (a `..%2F` say) names no chat.
+    const id = /^[A-Za-z0-9_-]{1,64}$/.test(arg) ? arg : '';
+    const content = await (pages[page] ?? chatsPage)(context, id);
     if (turn !== rendering) return content.leave?.();
     drawTopbar(page);
     show(content);
@@ -102,7 +104,7 @@ function loginPage(email = '') {
     form.querySelector('button').disabled = true;
     try {
       auth.set(await api('POST', '/users/login', formValues(form)));
-      go(location.hash.startsWith('#/chats') ? location.hash : '#/chats');
+      go(/^#\/(chats|plans)/.test(location.hash) ? location.hash : '#/chats'); // plans: back from a checkout
     } catch (error) {
       showError(problem, error);
     } finally {
@@ -161,4 +163,6 @@ function authCard(title, heading, form, footer) {
 }
 
 addEventListener('hashchange', render);
+// Back from Stripe's Checkout at the server's default return URL (`/?checkout=...`, no page named): the plans page.
+if (new URLSearchParams(location.search).has('checkout') && !location.hash) history.replaceState(null, '', '#/plans');
 render();

@@ -28,6 +28,7 @@ ADAPTER_SCHEMES = {
 }
 PAYMENT_MODES = ("trust", "stripe")  # trust: any transaction id is a payment (local development only)
 STRIPE_API_BASE = "https://api.stripe.com"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})  # where STRIPE_API_BASE may be http://
 
 
 class ConfigError(ValueError):
@@ -85,6 +86,7 @@ class Settings:
     client_ip_header: str = ""  # e.g. x-real-ip behind Nginx; unset: the socket's peer address
     events_max_age_days: int = 30  # JetStream keeps domain events this long (KIROSHI_EVENTS stream)
     events_max_bytes: int = 1 << 30  # and at most this much of them, dropping the oldest
+    retention_days: int = 0  # chats untouched this long, and reply costs this old, are deleted (0: kept)
     memo_entries: int = 10_000  # principals, live contracts, usage totals memoised (embedded database)
     cache_entries: int = 100_000  # the in-process cache (no Redis): throttling windows, tickets, marks
     turn_cache_bytes: int = 64 << 20  # recent chat turns kept for the next turn's history
@@ -194,7 +196,7 @@ def _jwt_secret(env: Mapping[str, str], data_dir: Path) -> Secret:
 def _payments(env: Mapping[str, str]) -> tuple[str, Secret, Secret, str]:
     """(KIROSHI_PAYMENTS, STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET, STRIPE_API_BASE). Raises ConfigError
     naming the variable for an unknown mode, a key or secret missing in stripe mode, or a base that
-    is not an http(s) URL."""
+    is not an https URL (http:// only for a loopback host)."""
     raw = env.get("KIROSHI_PAYMENTS", "").strip()
     mode = raw.lower() or "trust"
     if mode not in PAYMENT_MODES:
@@ -206,6 +208,9 @@ def _payments(env: Mapping[str, str]) -> tuple[str, Secret, Secret, str]:
     base = env.get("STRIPE_API_BASE", "").strip().rstrip("/") or STRIPE_API_BASE
     if scheme(base) not in ("http", "https") or not urlsplit(base).hostname:
         raise ConfigError(f"STRIPE_API_BASE must be an http(s):// URL, got {base!r}")
+    if scheme(base) == "http" and urlsplit(base).hostname not in LOOPBACK_HOSTS:
+        # the API key travels in every request: in clear text only to this machine (a fake Stripe)
+        raise ConfigError(f"STRIPE_API_BASE must be https:// unless its host is loopback (a fake Stripe), got {base!r}")
     return mode, Secret(api_key.strip()), Secret(webhook_secret.strip()), base
 
 
@@ -277,6 +282,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         upstream_timeout_seconds=_int(env, "KIROSHI_UPSTREAM_TIMEOUT_SECONDS", 60, 1),
         client_ip_header=env.get("KIROSHI_CLIENT_IP_HEADER", "").strip().lower(),
         events_max_age_days=_int(env, "KIROSHI_EVENTS_MAX_AGE_DAYS", 30, minimum=1, maximum=36_500),
+        retention_days=_int(env, "KIROSHI_RETENTION_DAYS", 0, minimum=0, maximum=36_500),
         events_max_bytes=_int(env, "KIROSHI_EVENTS_MAX_BYTES", 1 << 30, minimum=1 << 20),
         memo_entries=_int(env, "KIROSHI_MEMO_ENTRIES", 10_000, minimum=100),
         cache_entries=_int(env, "KIROSHI_CACHE_ENTRIES", 100_000, minimum=1000),

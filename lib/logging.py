@@ -90,6 +90,7 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 _held: list[bytes] | None = None  # access lines not yet written, while a caller batches them
+MAX_HELD_LINES = 1024  # then they leave at once, whenever the next flush was due: ~0.5 MB held at most
 
 
 def hold_access_lines() -> None:
@@ -167,6 +168,8 @@ def log_request(
     )
     if _held is not None:
         _held.append(line)
+        if len(_held) >= MAX_HELD_LINES:
+            flush_access_lines()
     else:
         _write(line)
     if _loki is not None:

@@ -41,9 +41,12 @@ Decisions where the API contract is silent:
   has an active or scheduled contract (409 `subscriber_has_live_contracts`).
 - Buying: with KIROSHI_PAYMENTS=stripe the transaction id is a Stripe Checkout Session id (from
   `POST /subscriptions/checkout`), verified with Stripe before anything is stored: unpaid, another
-  amount, currency, user or plan is 402 `payment_rejected` with a `reason`; Stripe unreachable 503
-  `payments_unavailable`. The contract keeps `payment_intent_id`, and a refund goes back through
-  Stripe first. `POST /payments/stripe/webhook` (signed by Stripe-Signature) makes the same purchase
+  amount, currency, user or plan, or a payment refunded or disputed, is 402 `payment_rejected` with a
+  `reason`; Stripe unreachable 503 `payments_unavailable`. The contract gets the price, currency and
+  duration the session was sold at; a plan deleted before the payment refunds it (409
+  `plan_withdrawn`); a free plan cannot be checked out (409 `free_plan`). The contract keeps
+  `payment_intent_id`, and a refund goes back through Stripe first. `POST /payments/stripe/webhook`
+  (signed by Stripe-Signature) makes the same purchase
   when the buyer never returns, and applies refunds and disputes made at Stripe. With
   KIROSHI_PAYMENTS=trust (local development) any transaction id is taken as proof of payment and
   checkout is 409 `payments_not_configured`. Replaying a transaction id for the same plan answers

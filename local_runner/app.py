@@ -10,6 +10,7 @@ function (functions.chats.session), which drives lib.chats.engine.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import gc
 import ipaddress
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from functions.chats import session
+from lib.chats.repository import PRUNE_BATCH, prune_older_than
 from lib.errors import ApiError, NotFound, PayloadTooLarge, RequestTimeout
 from lib.http import json
 from lib.http.dispatch import dispatch, dispatch_async, problem_response, request_id_of
@@ -42,6 +44,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 RELAY_INTERVAL_SECONDS = 1.0
+PRUNE_INTERVAL_SECONDS = 3600.0  # KIROSHI_RETENTION_DAYS is checked hourly
 LOG_FLUSH_SECONDS = 0.1
 MAX_ADDRESS_CHARS = 64  # the longest IPv6 text is 45 characters; room for a zone id
 
@@ -246,17 +249,31 @@ class RunnerApp:
                 # walking it (a full collection took ~45 ms, once per ~20k requests, unfrozen).
                 gc.freeze()
                 relay = asyncio.create_task(self.services.outbox.relay_forever(RELAY_INTERVAL_SECONDS))
+                pruner = asyncio.create_task(self._prune_forever())
                 hold_access_lines()  # written in batches by _flush_logs from now on
                 flusher = asyncio.create_task(self._flush_logs())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 relay.cancel()
+                pruner.cancel()
                 await self.engine.shutdown(SHUTDOWN_GRACE_SECONDS)
                 await self.engine.llm.close()
                 flusher.cancel()
                 flush_access_lines()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _prune_forever(self) -> None:
+        """With KIROSHI_RETENTION_DAYS, delete what outlived it: at start, then every PRUNE_INTERVAL_SECONDS."""
+        days, loop = self.services.settings.retention_days, asyncio.get_running_loop()
+        while days:
+            cutoff = self.services.now() - dt.timedelta(days=days)
+            try:
+                while max(await loop.run_in_executor(None, prune_older_than, self.services.db, cutoff)) >= PRUNE_BATCH:
+                    pass
+            except Exception:  # the database is down: try again next time
+                log.warning("pruning what outlived KIROSHI_RETENTION_DAYS failed; retrying later", exc_info=True)
+            await asyncio.sleep(PRUNE_INTERVAL_SECONDS)
 
     @staticmethod
     async def _flush_logs() -> None:

@@ -238,11 +238,22 @@ def delete_user(db: Database, user: User) -> None:
     )
 
 
-def revoke_token(db: Database, jti: str, user_id: str, expires_at: dt.datetime) -> None:
-    """Record the revocation durably (idempotent); expired revocations are pruned later."""
+PRUNE_REVOCATIONS = 50  # expired revocations each new one removes: the table holds live ones, and a backlog drains
+
+
+def revoke_token(db: Database, jti: str, user_id: str, expires_at: dt.datetime, now: dt.datetime) -> None:
+    """Record the revocation durably (idempotent), and forget up to PRUNE_REVOCATIONS revocations
+    of tokens expired by `now` (an expired token is refused anyway): the table holds what is live."""
     db.write(
-        "UPSERT $revoked SET user = $user, expires_at = $expires",
-        {"revoked": record("revoked_token", jti), "user": record("user", user_id), "expires": expires_at},
+        "UPSERT $revoked SET user = $user, expires_at = $expires;"
+        " DELETE (SELECT VALUE id FROM revoked_token WHERE expires_at < $now LIMIT $prune);",
+        {
+            "revoked": record("revoked_token", jti),
+            "user": record("user", user_id),
+            "expires": expires_at,
+            "now": now,
+            "prune": PRUNE_REVOCATIONS,
+        },
         stale=user_id,
     )
 

@@ -4,6 +4,10 @@ Each is one transaction guarded by the user's ledger head (`subscriber.version`)
 finds the head changed since it was read throws `kiroshi:stale`, and the caller starts over.
 A purchase also writes the transaction id's tombstone (`transaction_tombstone`, keyed like the
 contract), which nothing removes: an accepted transaction id is never accepted again.
+A purchase paid at Stripe claims its PaymentIntent (`stripe_payment`, keyed by the PaymentIntent
+id) in the same transaction, and refuses one that a webhook marked refunded or disputed before any
+contract existed (`mark_returned`): both write the one record, so either the purchase sees the mark
+or the mark sees the contract.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 from lib.billing.periods import Period, RefundPlan
 from lib.billing.subscribers_repository import Subscriber, new_subscriber_content
-from lib.db.connection import Database, Event
+from lib.db.connection import Database, Event, Thrown
 from lib.db.paging import Cursor, page_rows
 from lib.db.records import LinkKey, RecordKey, from_row, from_rows, record
 
@@ -29,6 +33,7 @@ __all__ = [
     "insert_contract",
     "list_contracts",
     "live_contracts",
+    "mark_returned",
     "quote_refund",
     "refund_contract",
 ]
@@ -37,6 +42,12 @@ _HEAD_GUARD = """
 LET $head = (UPDATE $subscriber SET version = version + 1, paid_until = $paid_until, updated_at = $now
              WHERE version = $version);
 IF array::len($head) = 0 { THROW 'kiroshi:stale' };
+"""
+_CLAIM_PAYMENT = """
+LET $returned = (SELECT VALUE returned FROM ONLY $payment);
+IF $returned = 'refunded' { THROW 'kiroshi:payment_refunded' };
+IF $returned != NONE { THROW 'kiroshi:payment_disputed' };
+UPSERT $payment SET contract = $contract;
 """
 _MOVE_LATER = "FOR $move IN $moves { UPDATE $move.id SET starts_at = $move.starts_at, ends_at = $move.ends_at; };"
 
@@ -59,7 +70,8 @@ class Contract:
     refund_minor: int | None
     created_at: dt.datetime
     payment_intent_id: str | None = None  # the Stripe PaymentIntent that paid it (KIROSHI_PAYMENTS=stripe)
-    refund_requested_at: dt.datetime | None = None  # a refund's amount is computed as of its first request
+    refund_requested_at: dt.datetime | None = None  # the refund's quote: its amount is computed as of then
+    refund_quote: int | None = None  # which quote (1, 2, ...): its Stripe idempotency key says so
     disputed_at: dt.datetime | None = None  # the payment was disputed: the contract ended then
     cost_quota_minor: int | None = None  # the plan's money quota per period when bought (minor units)
 
@@ -101,20 +113,41 @@ def find_by_payment_intent(db: Database, payment_intent_id: str) -> Contract | N
     return from_row(Contract, rows[0] if rows else None)
 
 
-def quote_refund(db: Database, contract: Contract, now: dt.datetime) -> Contract:
-    """The contract with `refund_requested_at` set: to `now` by the first call, kept by every later
-    one (concurrent ones included), so that the refund is computed as of one instant."""
-    if contract.refund_requested_at is not None:
-        return contract
+def quote_refund(db: Database, contract: Contract, now: dt.datetime, *, stale_before: dt.datetime) -> Contract:
+    """The contract with a live refund quote: `refund_requested_at` set to `now` (and `refund_quote`
+    counted up) unless a quote taken at or after `stale_before` exists, which is kept, so that
+    concurrent requests refund as of one instant. Re-quoting is guarded by the old quote: of
+    concurrent requests that found one stale, one takes the new quote and the others read it."""
     sql = """
-        UPDATE $contract SET refund_requested_at = $now WHERE refund_requested_at IS NONE AND refunded_at IS NONE;
+        UPDATE $contract SET refund_requested_at = $now, refund_quote = (refund_quote ?? 0) + 1
+            WHERE refunded_at IS NONE AND (refund_requested_at IS NONE OR refund_requested_at < $stale_before);
         SELECT * FROM ONLY $contract;
     """
-    rows = db.write(sql, {"contract": record("contract", contract.contract_id), "now": now}, stale=contract.user_id)
+    params = {"contract": record("contract", contract.contract_id), "now": now, "stale_before": stale_before}
+    rows = db.write(sql, params, stale=contract.user_id)
     quoted = from_row(Contract, rows[-1])
     if quoted is None:
         raise RuntimeError("the quoted contract vanished")
     return quoted
+
+
+def mark_returned(db: Database, payment_intent_id: str, kind: str, now: dt.datetime) -> bool:
+    """Remember that Stripe returned the payment (`kind`: `refunded` or `disputed`) before any
+    contract claimed it: no purchase will then be made with it. False when a contract claims the
+    payment (settle that contract instead). Raises TransactionConflict (a purchase raced: retry)."""
+    sql = """
+        LET $claimed = (SELECT VALUE contract FROM ONLY $payment);
+        IF $claimed != NONE { THROW 'kiroshi:payment_claimed' };
+        UPSERT $payment SET returned = $kind, returned_at = $now;
+    """
+    params = {"payment": record("stripe_payment", payment_intent_id), "kind": kind, "now": now}
+    try:
+        db.write(sql, params)
+    except Thrown as thrown:
+        if thrown.code == "payment_claimed":
+            return False
+        raise
+    return True
 
 
 def list_contracts(db: Database, *, user_id: str | None, after: Cursor | None, limit: int) -> list[Contract]:
@@ -147,13 +180,22 @@ def live_contracts(db: Database, user_id: str, now: dt.datetime) -> list[Contrac
 
 
 def insert_contract(
-    db: Database, *, head: Subscriber | None, user_id: str, content: dict[str, Any], period: Period, now: dt.datetime
+    db: Database,
+    *,
+    head: Subscriber | None,
+    user_id: str,
+    content: dict[str, Any],
+    period: Period,
+    now: dt.datetime,
+    archived_plan: bool = False,
 ) -> Contract:
-    """Create the contract and move the ledger head in one transaction.
+    """Create the contract and move the ledger head in one transaction; a contract with a
+    `payment_intent_id` claims that payment (see the module's docstring).
 
     Raises RecordExists (the transaction id's tombstone or contract, or a subscriber created
-    meanwhile), StaleWrite (the head moved), Thrown("plan_unavailable") (the plan was archived or
-    deleted meanwhile).
+    meanwhile), StaleWrite (the head moved), Thrown("plan_unavailable") (the plan was deleted, or
+    archived unless `archived_plan` allows it, meanwhile), Thrown("payment_refunded" |
+    "payment_disputed") (Stripe returned the payment before).
     """
     key = contract_key(content["transaction_id"])
     if head is None:
@@ -164,7 +206,8 @@ def insert_contract(
     sql = f"""
         {head_sql}
         LET $plan_status = (SELECT VALUE status FROM ONLY $plan);
-        IF $plan_status != 'active' {{ THROW 'kiroshi:plan_unavailable' }};
+        IF $plan_status = NONE OR ($plan_status != 'active' AND !$archived_plan) {{ THROW 'kiroshi:plan_unavailable' }};
+        {_CLAIM_PAYMENT if content.get("payment_intent_id") else ""}
         CREATE $tombstone SET accepted_at = $now;
         CREATE ONLY $contract CONTENT $content;
     """  # noqa: S608 - constant fragments; values are parameters
@@ -175,6 +218,8 @@ def insert_contract(
         "paid_until": period.ends_at,
         "now": now,
         "plan": record("plan", content["plan_id"]),
+        "archived_plan": archived_plan,
+        "payment": record("stripe_payment", content.get("payment_intent_id") or "none"),
         "contract": record("contract", key),
         "tombstone": record("transaction_tombstone", key),
         "content": content

@@ -1,32 +1,38 @@
 """How a payment is proven and returned: trusted (`KIROSHI_PAYMENTS=trust`, for local development) or
 checked and refunded at Stripe (`KIROSHI_PAYMENTS=stripe`).
 
-`Services.payments` is a `PaymentVerifier`: `verify` answers the reference of the payment to keep on
-the contract (Stripe's PaymentIntent id; None when payments are trusted) or raises
-`lib.errors.PaymentRejected` (402). In stripe mode it is a `StripePayments`, whose gateway
-(lib.billing.stripe_gateway, the one module that imports the stripe package) is built on first use:
-a function that never touches a payment never loads the package.
+`Services.payments` is a `PaymentVerifier`: `verify` answers what was paid (`Paid`: the reference of
+the payment to keep on the contract, Stripe's PaymentIntent id, None when payments are trusted; and
+the terms it was sold at, which the contract gets) or raises `lib.errors.PaymentRejected` (402).
+In stripe mode it is a `StripePayments`, whose gateway (lib.billing.stripe_gateway, the one module
+that imports the stripe package) is built on first use: a function that never touches a payment
+never loads the package.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from lib.billing.plans_repository import Plan
-from lib.errors import Conflict, UnprocessableContent
+from lib.errors import Conflict, NotFound, UnprocessableContent
 
 if TYPE_CHECKING:
     from lib.billing.stripe_gateway import StripeGateway
     from lib.config import Settings
 
 __all__ = [
+    "KIROSHI_MARKER",
+    "Paid",
     "PaymentVerifier",
     "StripePayments",
+    "Terms",
     "TrustingVerifier",
     "default_return_urls",
+    "honoured",
     "payments_for",
     "payments_state",
     "stripe_gateway",
@@ -38,18 +44,47 @@ UNVERIFIED = (
 )
 
 
+KIROSHI_MARKER = "1"  # metadata.kiroshi of the Checkout Sessions this server's checkout creates
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a payment bought: the price (minor units), currency and duration it was sold at."""
+
+    price_minor: int
+    currency: str
+    duration_days: int
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A proven payment: its reference at the provider (None: trusted, nothing to refund there) and
+    the terms it paid for (None: the plan's, as they are now; the plan must then be on sale). A
+    payment with terms is honoured while its plan exists, archived or repriced since."""
+
+    payment_intent_id: str | None
+    terms: Terms | None = None
+
+
 class PaymentVerifier(Protocol):
-    def verify(self, transaction_id: str, plan: Plan, user_id: str) -> str | None:
-        """The payment's reference to keep on the contract (None: nothing to refund at a provider)
-        if the transaction paid for `plan`; raise PaymentRejected otherwise."""
+    def verify(self, transaction_id: str, plan_id: str, plan: Plan | None, user_id: str) -> Paid:
+        """What the transaction paid for `plan_id` (`plan`: that plan now, None if it is gone).
+        Raises PaymentRejected, NotFound(plan_not_found), or Conflict(plan_withdrawn) when a payment
+        for a plan that is gone was refunded."""
         ...
+
+
+def _no_plan() -> NotFound:
+    return NotFound("no such plan", code="plan_not_found")
 
 
 class TrustingVerifier:
     """Takes the transaction id as proof of payment (local development only)."""
 
-    def verify(self, transaction_id: str, plan: Plan, user_id: str) -> str | None:
-        return None
+    def verify(self, transaction_id: str, plan_id: str, plan: Plan | None, user_id: str) -> Paid:
+        if plan is None:
+            raise _no_plan()
+        return Paid(None)
 
 
 class StripePayments:
@@ -62,9 +97,26 @@ class StripePayments:
     def gateway(self) -> StripeGateway:
         return self._build()
 
-    def verify(self, transaction_id: str, plan: Plan, user_id: str) -> str | None:
-        """The session's PaymentIntent id. Raises PaymentRejected, ServiceUnavailable, BadGateway."""
-        return self.gateway.verify_paid(transaction_id, plan, user_id)
+    def verify(self, transaction_id: str, plan_id: str, plan: Plan | None, user_id: str) -> Paid:
+        """What the session paid. Raises PaymentRejected, Conflict(plan_withdrawn),
+        ServiceUnavailable, BadGateway."""
+        paid = self.gateway.verify_paid(transaction_id, plan_id, user_id)
+        return honoured(self.gateway, transaction_id, paid, plan)
+
+
+def honoured(gateway: StripeGateway, session_id: str, paid: Paid, plan: Plan | None) -> Paid:
+    """`paid` (the session `session_id`'s payment) while its plan exists; if the plan is gone,
+    nothing can be sold for the money: the session is refunded in full at Stripe (once: its key
+    is `refund-session-<session_id>`) and Conflict `plan_withdrawn` raised."""
+    if plan is not None:
+        return paid
+    if paid.payment_intent_id is not None:
+        gateway.refund_session(session_id, paid.payment_intent_id)
+    raise Conflict(
+        "the plan was deleted before this payment could buy it: the payment was refunded in full",
+        code="plan_withdrawn",
+        refunded=True,
+    )
 
 
 def payments_for(settings: Settings) -> PaymentVerifier:

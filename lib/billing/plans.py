@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lib.billing.money import parse_amount
+from lib.billing.stripe_amounts import chargeable_problem
 from lib.errors import UnprocessableContent
 
 if TYPE_CHECKING:
@@ -19,8 +20,9 @@ __all__ = ["plan_fields"]
 def plan_fields(services: Services, body: dict[str, Any], currency: str) -> dict[str, Any]:
     """Stored fields from a PlanIn / PlanPatchIn body priced in `currency`.
 
-    Raises UnprocessableContent for a price with more decimals than the currency has, or a model
-    that is not configured (KIROSHI_MODELS).
+    Raises UnprocessableContent for a price with more decimals than the currency has (or, with
+    KIROSHI_PAYMENTS=stripe, one Stripe cannot charge: lib.billing.stripe_amounts), or a model that
+    is not configured (KIROSHI_MODELS).
     """
     fields: dict[str, Any] = {"currency": currency}
     renames = {
@@ -36,6 +38,9 @@ def plan_fields(services: Services, body: dict[str, Any], currency: str) -> dict
             fields["price_minor"] = parse_amount(body["price"], currency)
         except ValueError as exc:
             raise UnprocessableContent("invalid fields: price", errors={"price": [str(exc)]}) from None
+        problem = chargeable_problem(fields["price_minor"], currency)
+        if services.settings.payments == "stripe" and problem is not None:
+            raise UnprocessableContent("invalid fields: price", errors={"price": [problem]})
     if "cost_quota" in body:
         fields["cost_quota_minor"] = _cost_quota(services, body["cost_quota"], currency)
     unknown = sorted(set(body.get("models") or ()) - set(services.settings.models))

@@ -7,6 +7,8 @@
   charge.refunded                          -> the PaymentIntent's contract is refunded (the amount
                                               Stripe refunded: a refund from the dashboard counts)
   charge.dispute.created                   -> the PaymentIntent's contract ends now
+  (either, before the payment has a contract -> the payment is marked returned: no contract is made
+                                              with it later, by buy or by its checkout event)
   anything else                            -> ignored (200), so that Stripe stops sending it
 
 De-duplication: an event's id is looked up first and recorded (`payment_event`) after its effect.
@@ -26,8 +28,9 @@ from lib.accounts import repository as users
 from lib.billing import contracts_repository as contracts
 from lib.billing import payment_events_repository as payment_events
 from lib.billing import purchases
-from lib.billing.payments import stripe_gateway
-from lib.billing.stripe_gateway import WebhookEvent, paid_intent
+from lib.billing.payments import honoured, stripe_gateway
+from lib.billing.stripe_amounts import from_stripe
+from lib.billing.stripe_gateway import WebhookEvent, paid_terms
 from lib.errors import Conflict, NotFound, PaymentRejected
 
 if TYPE_CHECKING:
@@ -51,7 +54,7 @@ def handle_webhook(services: Services, body: bytes, signature: str) -> dict[str,
         return answer | {"outcome": "ignored"}
     if payment_events.event_handled(services.db, event.event_id):
         return answer | {"outcome": "duplicate"}
-    outcome = apply(services, event)
+    outcome = _rejected(event, f"malformed: {event.malformed}") if event.malformed else apply(services, event)
     if not payment_events.record_event(services.db, event.event_id, event.type, outcome, services.now()):
         outcome = "duplicate"
     return answer | {"outcome": outcome}
@@ -60,15 +63,22 @@ def handle_webhook(services: Services, body: bytes, signature: str) -> dict[str,
 def _paid(services: Services, event: WebhookEvent) -> str:
     """A completed Checkout Session: the purchase, if the session paid its plan's price."""
     session = event.object
-    metadata = session.get("metadata") or {}
+    metadata = session.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return _rejected(event, "no_kiroshi_metadata")
     user_id, plan_id, session_id = metadata.get("user_id"), metadata.get("plan_id"), session.get("id")
     if not (isinstance(user_id, str) and isinstance(plan_id, str) and isinstance(session_id, str)):
         return _rejected(event, "no_kiroshi_metadata")
     if users.get_user(services.db, user_id) is None:
         return _rejected(event, "user_not_found")
+    gateway = stripe_gateway(services.payments)
     try:
         _, created = purchases.purchase(
-            services, user_id, plan_id, session_id, lambda plan: paid_intent(session, plan, user_id)
+            services,
+            user_id,
+            plan_id,
+            session_id,
+            lambda plan: honoured(gateway, session_id, paid_terms(session, plan_id, user_id), plan),
         )
     except (PaymentRejected, NotFound, Conflict) as exc:
         return _rejected(event, exc.extra.get("reason") or exc.code)
@@ -79,10 +89,12 @@ def _refunded(services: Services, event: WebhookEvent) -> str:
     intent = _intent(event.object)
     if intent is None:
         return _rejected(event, "no_payment_intent")
-    refunded = event.object.get("amount_refunded")
-    if not isinstance(refunded, int) or isinstance(refunded, bool):
+    refunded, currency = event.object.get("amount_refunded"), event.object.get("currency")
+    if not isinstance(refunded, int) or isinstance(refunded, bool) or refunded < 0:
         return _rejected(event, "no_amount_refunded")
-    return _settle(services, event, intent, refunded)
+    if not isinstance(currency, str):
+        return _rejected(event, "no_currency")
+    return _settle(services, event, intent, from_stripe(refunded, currency))
 
 
 def _disputed(services: Services, event: WebhookEvent) -> str:
@@ -93,8 +105,15 @@ def _disputed(services: Services, event: WebhookEvent) -> str:
 
 
 def _settle(services: Services, event: WebhookEvent, intent: str, refunded_minor: int | None) -> str:
+    """Refund (`refunded_minor`, Kiroshi's minor units) or end (None: disputed) the payment's
+    contract; with no contract yet, mark the payment returned so that none is made with it."""
     if contracts.find_by_payment_intent(services.db, intent) is None:
-        return _rejected(event, "contract_not_found")
+        kind = "disputed" if refunded_minor is None else "refunded"
+        if purchases.returned_before_purchase(services, intent, kind):
+            log.warning(
+                "stripe event %s (%s): no contract has %s yet; none will be made", event.event_id, event.type, intent
+            )
+            return "applied"
     changed = purchases.settle_at_provider(services, intent, refunded_minor)
     return "applied" if changed is not None else "already_applied"
 

@@ -111,6 +111,24 @@ def delete_chat(db: Database, chat_id: str) -> None:
     db.transaction("DELETE message WHERE chat = $chat; DELETE $chat;", {"chat": record("chat", chat_id)})
 
 
+PRUNE_BATCH = 500
+
+
+def prune_older_than(db: Database, cutoff: dt.datetime, batch: int = PRUNE_BATCH) -> tuple[int, int]:
+    """Delete up to `batch` chats untouched since `cutoff` (with their messages) and up to `batch`
+    reply costs of days before it: how many of each went (more may be left where that is `batch`).
+    Usage totals per period stay: the quota and the bills read them."""
+    chats, costs = db.write(
+        "LET $old = (SELECT VALUE id FROM chat WHERE updated_at < $cutoff LIMIT $batch);"
+        " FOR $chat IN $old { DELETE message WHERE chat = $chat; DELETE $chat; };"
+        " LET $costs = (SELECT VALUE id FROM reply_usage WHERE day < $day LIMIT $batch);"
+        " DELETE $costs;"
+        " RETURN [array::len($old), array::len($costs)];",
+        {"cutoff": cutoff, "day": cutoff.date().isoformat(), "batch": batch},
+    )[-1]
+    return int(chats), int(costs)
+
+
 def get_messages(db: Database, chat_id: str) -> list[Message]:
     rows = db.one("SELECT * FROM message WHERE chat = $chat ORDER BY seq", {"chat": record("chat", chat_id)})
     return from_rows(Message, rows)

@@ -4,7 +4,8 @@ The database is the truth; the bus is a notifier. A write names its events (Data
 each request the `Outbox` publishes them, at once or, in a process that runs `relay_forever`, in the
 background. An event whose publish fails stays pending and goes out with the next relay, with its
 record id as `msg_id` so that redeliveries de-duplicate. Only requests whose writes committed
-events relay: a relay is a database query.
+events relay: a relay is a database query. A published event leaves the outbox (JetStream keeps
+it, for KIROSHI_EVENTS_MAX_AGE_DAYS).
 """
 
 from __future__ import annotations
@@ -84,6 +85,6 @@ def relay_outbox(db: Database, bus: EventBus, batch: int = 100) -> int:
             log.warning("event bus unavailable, %d events stay pending: %s", len(pending) - len(published), exc)
             break
         published.append(event["id"])
-    if published:
-        db.query("UPDATE $ids SET published_at = time::now()", {"ids": published})
+    if published:  # deleted, not kept: the engine holds every stored row in memory (README, Operations)
+        db.query("DELETE $ids", {"ids": published})
     return len(published)

@@ -1,5 +1,6 @@
 """The web console at `/` as a person uses it: a real headless Chromium, driven by the controls' accessible names,
-against a real runner and the fake OpenAI-compatible upstream.
+against a real runner and the fake OpenAI-compatible upstream (and, in stripe mode, the fake Stripe, whose
+`/pay/{session}` page plays Stripe's hosted checkout).
 
 Needs Debian's chromium and chromium-driver; `KIROSHI_TEST_CHROMEDRIVER` names the driver (`.ci/run` installs
 both and sets it), and without it the browser tests skip, saying why. The HTTP checks of `/` run everywhere.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -19,8 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.browser import chromedriver, headless_chromium
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.fake_stripe import FakeStripe
 from tests.support.runner import Runner
+from tests.support.stripe_payments import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.e2e
 
@@ -31,51 +34,59 @@ BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/av
 
 
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+def upstream() -> Iterator[FakeOpenAI]:
     fake = FakeOpenAI(tokens=8).serve_in_thread()
-    env = {
-        "OPENAI_BASE_URL": fake.base_url,
+    yield fake
+    fake.stop()
+
+
+def runner_env(upstream: FakeOpenAI) -> dict[str, str]:
+    return {
+        "OPENAI_BASE_URL": upstream.base_url,
         "OPENAI_API_KEY": "test-key",
         "KIROSHI_MODELS": "gpt-4o-mini,small-model",
         "KIROSHI_BOOTSTRAP_ADMIN_EMAIL": ADMIN,
         "KIROSHI_MESSAGES_PER_MINUTE": "100",
     }
-    started = Runner(tmp_path_factory.mktemp("console"), env).start()
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory: pytest.TempPathFactory, upstream: FakeOpenAI) -> Iterator[Runner]:
+    """Trust mode (the default): checkout answers 409 payments_not_configured; a transaction id buys."""
+    started = Runner(tmp_path_factory.mktemp("console"), runner_env(upstream)).start()
     yield started
     started.stop()
+
+
+@pytest.fixture(scope="module")
+def stripe() -> Iterator[FakeStripe]:
+    """The fake Stripe, its sessions' `url` its own `/pay/{id}` page: a browser can go there and pay."""
+    fake = FakeStripe(checkout_page=True).serve_in_thread()
+    yield fake
     fake.stop()
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    driver_path = os.environ.get("KIROSHI_TEST_CHROMEDRIVER", "")
-    if not driver_path:
-        pytest.skip("KIROSHI_TEST_CHROMEDRIVER is unset: no headless Chromium to drive the console with")
-    os.environ["SE_AVOID_STATS"] = "true"  # selenium-manager would otherwise report usage over the network
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def stripe_runner(
+    tmp_path_factory: pytest.TempPathFactory, upstream: FakeOpenAI, stripe: FakeStripe
+) -> Iterator[Runner]:
+    env = runner_env(upstream) | {
+        "KIROSHI_PAYMENTS": "stripe",
+        "STRIPE_API_KEY": stripe.api_key,
+        "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "STRIPE_API_BASE": stripe.base_url,
+    }
+    started = Runner(tmp_path_factory.mktemp("console-stripe"), env).start()
+    yield started
+    started.stop()
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("KIROSHI_TEST_CHROMIUM", "/usr/bin/chromium")
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    try:
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    if not chromedriver():
+        pytest.skip("KIROSHI_TEST_CHROMEDRIVER is unset: no headless Chromium to drive the console with")
+    with headless_chromium(tmp_path_factory.mktemp("chromium"), browser_log=True) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
@@ -187,6 +198,26 @@ def admin_headers(runner: Runner) -> dict[str, str]:
     return api_login(runner, ADMIN)
 
 
+def create_plan(runner: Runner, **fields: Any) -> dict[str, Any]:
+    plan = httpx.post(f"{runner.url}/subscriptions/plans", headers=admin_headers(runner), json=fields)
+    assert plan.status_code == 201, plan.text
+    return plan.json()["plan"]  # type: ignore[no-any-return]
+
+
+def contracts_text(browser: Any) -> str:
+    return browser.find_element("css selector", "section[aria-labelledby='contracts'] tbody").text  # type: ignore[no-any-return]
+
+
+def usage_by_model(browser: Any) -> str:
+    return browser.find_element("css selector", "table[aria-label='Usage by model'] tbody").text  # type: ignore[no-any-return]
+
+
+def meter(browser: Any, label: str) -> tuple[float, float]:
+    """(value, max) of the page's meter named `label`."""
+    element = browser.find_element("css selector", f"meter[aria-label='{label}']")
+    return float(element.get_attribute("value")), float(element.get_attribute("max"))
+
+
 def no_console_errors(browser: Any) -> list[str]:
     """What the page logged at error level (a CSP or Trusted Types violation, an exception), but a 404 the console
     asks for on purpose is none: it never asks for one."""
@@ -259,18 +290,17 @@ def test_sign_up_chat_stream_stop_reload_buy_and_refund(browser: Any, runner: Ru
     chat_link = wait(browser, lambda page: page.find_elements("css selector", ".chat-list a"))
     assert chat_link[0].text.startswith("Tell me about Kiroshi")  # the first message titled the chat
 
-    plan = httpx.post(
-        f"{runner.url}/subscriptions/plans",
-        headers=admin_headers(runner),
-        json={"price": 9.5, "duration": 30, "title": "Console Pro", "token_quota": 50000},
-    )
-    assert plan.status_code == 201, plan.text
+    create_plan(runner, price=9.5, duration=30, title="Console Pro", token_quota=50000)
     click(browser, "Plans & usage")
     named(browser, "Buy plan")
     from selenium.webdriver.support.ui import Select
 
     Select(named(browser, "Plan")).select_by_visible_text("Console Pro — $9.50")
+    # Trust mode: checkout answers 409 payments_not_configured, and the transaction id field appears.
+    assert not browser.find_element("css selector", "input[name='transaction_id']").is_displayed()
+    click(browser, "Buy plan")
     assert named(browser, "Transaction id").get_attribute("value").startswith("console-")
+    assert "Console Pro" not in contracts_text(browser)  # nothing bought yet
     click(browser, "Buy plan")
     refund = named(browser, "Refund Console Pro")
     facts = browser.find_element("css selector", ".facts").text
@@ -279,9 +309,11 @@ def test_sign_up_chat_stream_stop_reload_buy_and_refund(browser: Any, runner: Ru
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", refund)
     refund.click()
     click(browser, "Confirm refund console pro")
-    wait(browser, lambda page: "refunded" in page.find_element("css selector", "tbody").text)
+    wait(browser, lambda page: "refunded" in contracts_text(page))
     assert "Free tier" in browser.find_element("css selector", ".facts").text
-    assert no_console_errors(browser) == []
+    # The one failed request: the checkout that answered 409 (Chromium logs every 4xx fetch as an error).
+    errors = no_console_errors(browser)
+    assert len(errors) == 1 and "/subscriptions/checkout" in errors[0] and "409" in errors[0], errors
 
 
 def test_model_output_is_sanitised_markdown_and_runs_no_script(browser: Any, runner: Runner, tmp_path: Path) -> None:
@@ -338,6 +370,16 @@ def test_a_reload_in_the_middle_of_a_reply_resumes_it_once(browser: Any, runner:
     wait(browser, lambda page: page.find_element("css selector", ".chat-list").text == "No chats yet.")
 
 
+def test_an_address_cannot_steer_the_console_to_other_api_paths(browser: Any, runner: Runner) -> None:
+    sign_up_and_log_in(browser, runner, "trudy@example.com")
+    browser.execute_script("performance.clearResourceTimings()")
+    browser.get(f"{runner.url}/#/chats/..%2F..%2Fusers")
+    named(browser, "New chat")
+    wait(browser, lambda page: page.execute_script("return performance.getEntriesByType('resource').length") > 0)
+    fetched = browser.execute_script("return performance.getEntriesByType('resource').map((r) => r.name)")
+    assert not [url for url in fetched if url.split("?")[0].endswith("/users")], fetched
+
+
 def test_a_revoked_token_sends_the_page_back_to_log_in(browser: Any, runner: Runner) -> None:
     sign_up_and_log_in(browser, runner, "revoked@example.com")
     new_chat(browser)
@@ -354,7 +396,10 @@ def test_a_revoked_token_sends_the_page_back_to_log_in(browser: Any, runner: Run
 
 
 def test_an_admin_creates_edits_and_archives_a_plan_and_lists_users(browser: Any, runner: Runner) -> None:
-    admin_headers(runner)  # the bootstrap admin exists
+    headers = admin_headers(runner)  # the bootstrap admin exists
+    completion = {"model": "small-model", "messages": [{"role": "user", "content": "Count [tokens=5]"}]}
+    reply = httpx.post(f"{runner.url}/v1/chat/completions", headers=headers, json=completion, timeout=30)
+    assert reply.status_code == 200, reply.text  # usage of the admin's own, through /v1
     open_console(browser, runner)
     type_into(browser, "Email", ADMIN)
     type_into(browser, "Password", PASSWORD)
@@ -376,4 +421,112 @@ def test_an_admin_creates_edits_and_archives_a_plan_and_lists_users(browser: Any
 
     users = browser.find_elements("css selector", "table")[-1].text
     assert ADMIN in users
+    # This month's usage over every user (GET /usage): by model, and the costliest users by nickname.
+    by_model = browser.find_element("css selector", "#view table[aria-label='Usage by model']").text
+    assert re.search(r"^small-model \d+ \d+ \d+ ", by_model, re.M), by_model
+    costliest = browser.find_element("css selector", "#view table[aria-label='Costliest users']").text
+    assert re.search(r"^root \d+ \d+ ", costliest, re.M), costliest
+    assert no_console_errors(browser) == []
+
+
+# -- Stripe mode: the console goes to Checkout and comes back --------------------------------------------------
+
+
+def test_checkout_is_409_in_trust_mode_and_the_fake_checkout_page_pays_and_returns(
+    runner: Runner, stripe_runner: Runner, stripe: FakeStripe
+) -> None:
+    """What the console relies on, without a browser: trust mode refuses checkout by its code; in stripe mode the
+    session's `url` is a page that pays it once and sends the browser to success_url, the session id filled in."""
+    trusted = create_plan(runner, price=5, duration=30, title="Trusted")
+    refused = httpx.post(
+        f"{runner.url}/subscriptions/checkout", headers=admin_headers(runner), json={"plan_id": trusted["plan_id"]}
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "payments_not_configured"
+
+    headers = admin_headers(stripe_runner)
+    plan_id = create_plan(stripe_runner, price=5, duration=30, title="Paid")["plan_id"]
+    back = f"{stripe_runner.url}/?checkout=success&session_id={{CHECKOUT_SESSION_ID}}#/plans"
+    urls = {"success_url": back, "cancel_url": f"{stripe_runner.url}/?checkout=cancelled#/plans"}
+    sessions = [
+        httpx.post(f"{stripe_runner.url}/subscriptions/checkout", headers=headers, json={"plan_id": plan_id, **urls})
+        for _ in range(2)
+    ]
+    assert [answer.status_code for answer in sessions] == [201, 201], sessions[0].text
+    paid, cancelled = (answer.json() for answer in sessions)
+    assert paid["url"] == f"{stripe.base_url}/pay/{paid['session_id']}"
+
+    for _ in range(2):  # a second visit pays nothing more
+        page = httpx.get(paid["url"])
+        assert page.status_code == 303
+        assert page.headers["location"] == back.replace("{CHECKOUT_SESSION_ID}", paid["session_id"])
+    session = stripe.sessions[paid["session_id"]]
+    assert session["payment_status"] == "paid" and len(stripe.payment_intents) == 1
+    page = httpx.get(f"{cancelled['url']}?cancel")
+    assert page.status_code == 303 and page.headers["location"] == urls["cancel_url"]
+    assert stripe.sessions[cancelled["session_id"]]["payment_status"] == "unpaid"
+    assert httpx.get(f"{stripe.base_url}/pay/cs_test_unknown").status_code == 404
+    bought = httpx.post(
+        f"{stripe_runner.url}/subscriptions/buy",
+        headers=headers,
+        json={"plan_id": plan_id, "transaction_id": paid["session_id"]},
+    )
+    assert bought.status_code == 201, bought.text
+    assert bought.json()["contract"]["payment_intent_id"] == session["payment_intent"]
+    console = httpx.get(page.headers["location"], headers={"accept": BROWSER_ACCEPT})  # the return lands on the page
+    assert console.status_code == 200 and console.headers["content-type"].startswith("text/html")
+
+
+def test_stripe_checkout_buys_from_the_console_shows_usage_and_refunds_once(
+    browser: Any, stripe_runner: Runner, stripe: FakeStripe, tmp_path: Path
+) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    sign_up_and_log_in(browser, stripe_runner, "stripe-buyer@example.com")
+    new_chat(browser)
+    send(browser, "How much does this cost? [tokens=12]")
+    wait(browser, lambda page: reply_done(page) and len([r for r in replies(page) if r]) == 1)
+
+    create_plan(stripe_runner, price=12, duration=30, title="Stripe Pro", token_quota=40000, cost_quota=5)
+    click(browser, "Plans & usage")
+    named(browser, "Buy plan")
+    # Usage this month, on the free tier: the reply's tokens, by model.
+    wait(browser, lambda page: "gpt-4o-mini" in usage_by_model(page))
+    row = usage_by_model(browser).split("\n")[0].split()
+    assert row[0] == "gpt-4o-mini" and row[1] == "1" and int(row[2]) > 0 and int(row[3]) == 12, row
+
+    before = len(stripe.sessions)
+    Select(named(browser, "Plan")).select_by_visible_text("Stripe Pro — $12.00")
+    assert not browser.find_element("css selector", "input[name='transaction_id']").is_displayed()
+    click(browser, "Buy plan")
+    # To the fake's checkout page, which pays and sends the browser back; the console buys with the session id.
+    refund = named(browser, "Refund Stripe Pro", 20)
+    assert browser.current_url == f"{stripe_runner.url}/#/plans"  # the session id is gone from the address
+    assert len(stripe.sessions) == before + 1
+    session = list(stripe.sessions.values())[-1]
+    assert session["payment_status"] == "paid"
+    token = browser.execute_script("return JSON.parse(sessionStorage.getItem('kiroshi.auth')).token")
+    assert token not in session["success_url"] and token not in session["cancel_url"]  # no JWT in a URL
+    assert session["success_url"] == f"{stripe_runner.url}/?checkout=success&session_id={{CHECKOUT_SESSION_ID}}#/plans"
+    assert browser.execute_script("return sessionStorage.getItem('kiroshi.checkout')") is None
+    facts = browser.find_element("css selector", ".facts").text
+    assert "Stripe Pro" in facts and "40,000 per period" in facts and "$5.00 per period" in facts
+    assert "Stripe Pro" in contracts_text(browser) and "active" in contracts_text(browser)
+    # Usage against the plan: since the contract began (today), the reply counts against 40,000 tokens and $5.
+    used, most = wait(browser, lambda page: meter(page, "Tokens used"))
+    assert 12 < used < 1000 and most == 40000
+    assert meter(browser, "Money used")[1] == 5
+    browser.save_screenshot(str(tmp_path / "stripe-plans.png"))
+
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", refund)
+    refund.click()
+    click(browser, "Confirm refund stripe pro")
+    wait(browser, lambda page: "refunded" in contracts_text(page))
+    assert "Free tier" in browser.find_element("css selector", ".facts").text
+    assert len(stripe.refunds) == 1 and stripe.refunds[0]["payment_intent"] == session["payment_intent"]
+    assert len(stripe.refund_requests()) == 1
+
+    browser.get(f"{stripe_runner.url}/?checkout=cancelled#/plans")  # a buyer who gave up at Checkout
+    wait(browser, lambda page: "Checkout cancelled" in page.find_element("css selector", "#toast").text)
+    assert browser.current_url == f"{stripe_runner.url}/#/plans"
+    assert len(stripe.sessions) == before + 1 and len(contracts_text(browser).split("\n")) == 1
     assert no_console_errors(browser) == []

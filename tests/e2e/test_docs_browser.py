@@ -6,12 +6,12 @@ both and sets it), and without it this test skips, saying why.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.browser import chromedriver, headless_chromium
 from tests.support.runner import Runner
 
 pytestmark = pytest.mark.e2e
@@ -19,33 +19,10 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[object]:
-    driver_path = os.environ.get("KIROSHI_TEST_CHROMEDRIVER", "")
-    if not driver_path:
+    if not chromedriver():
         pytest.skip("KIROSHI_TEST_CHROMEDRIVER is unset: no headless Chromium to render pages with")
-    os.environ["SE_AVOID_STATS"] = "true"  # selenium-manager would otherwise report usage over the network
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = os.environ.get("KIROSHI_TEST_CHROMIUM", "/usr/bin/chromium")
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,2000",
-        f"--user-data-dir={tmp_path / 'chromium'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    try:
+    with headless_chromium(tmp_path / "chromium", height=2000) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_the_docs_page_renders_every_operation_in_a_real_browser(browser: object, tmp_path: Path) -> None:

@@ -6,9 +6,22 @@ than `api_key`), takes form-encoded bodies with nested keys (`line_items[0][pric
 (`{"error": {"type", "code", "message", "param"}}`, 404 `resource_missing` for an unknown id in the
 path, 400 for one named in the body). Endpoints:
   POST /v1/checkout/sessions        mode=payment, line items priced with `price_data`; `unpaid`
-  GET  /v1/checkout/sessions/{id}   `payment_intent` stays null until the session is paid
+  GET  /v1/checkout/sessions/{id}   `payment_intent` stays null until the session is paid;
+                                    `expand[]=payment_intent` or `payment_intent.latest_charge`
+                                    answers the PaymentIntent (and its charge: `amount_refunded`,
+                                    `refunded`, `disputed`) in place of its id
   POST /v1/refunds                  on a PaymentIntent, whole or partial; `amount_too_large`,
                                     `charge_already_refunded`
+  GET  /v1/refunds                  a list object, newest first; `payment_intent`, `limit`,
+                                    `starting_after` as Stripe takes them
+Amounts follow Stripe's currency rules: ISK and UGX are two-decimal amounts ending in 00, and the
+three-decimal BHD JOD KWD OMR TND are charged and refunded in multiples of 10 (`invalid_amount`).
+For a browser, the part Stripe's hosted checkout plays (no key; not in `requests`):
+  GET  /pay/{id}                    pays the session (as `pay` does; once) and answers 303 to its
+                                    `success_url`, `{CHECKOUT_SESSION_ID}` replaced by the id;
+                                    `?cancel` pays nothing and answers 303 to its `cancel_url`
+A session's `url` is https://checkout.stripe.com/c/pay/{id}, as Stripe's; with `checkout_page=True`
+it is this fake's `/pay/{id}` instead, so that a browser test can follow it.
 Every POST honours `Idempotency-Key` as Stripe does: the first answer that began executing is kept
 and replayed (`Idempotent-Replayed: true`) for the same key and parameters; the same key with other
 parameters is 400 `idempotency_error`; a key still executing is 409 `idempotency_key_in_use`.
@@ -16,8 +29,11 @@ Parameter errors, injected failures and refusals of the key are not kept.
 
 Knobs for tests (thread-safe; the server runs on one event loop, the knobs take the same lock):
 `pay(session_id, amount_total=?, currency=?)` completes a session (a PaymentIntent `pi_...` and its
-charge `ch_...`), `fail(count, status)` answers the next requests 5xx, `delay_seconds` holds every
-answer (a timeout), `refund_outside(pi)` refunds as Stripe's dashboard would. `requests` records
+charge `ch_...`), `fail(count, status)` answers the next requests 5xx, `lose(count)` executes the
+next requests but answers them 502 (an answer lost on the way back), `delay_seconds` holds every
+answer (a timeout), `refund_outside(pi)` refunds as Stripe's dashboard would, `after_refund` (a
+callable given each refund created, outside the lock, before it is answered) plays a webhook that
+arrives first. `requests` records
 everything received, `refund_requests()` the refund calls and `refunds` the refunds created.
 Webhooks: `checkout_completed(session_id)`, `charge_refunded(pi)`, `dispute_created(pi)` build the
 events Stripe would send, `signed_webhook(event, secret)` signs one (`t=<ts>,v1=<HMAC-SHA256>`).
@@ -53,6 +69,7 @@ CHECKOUT_PARAMS = frozenset(
 )  # fmt: skip
 REFUND_PARAMS = frozenset({"payment_intent", "charge", "amount", "metadata", "reason", "expand"})
 REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
+PAY_PAGE = "/pay/"  # the fake's stand-in for Stripe's hosted checkout page (GET /pay/{session id})
 
 
 class StripeProblem(Exception):
@@ -99,7 +116,10 @@ class FakeStripe:
     refunds: list[dict[str, Any]] = field(default_factory=list)  # created, in order (no replays)
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checkout_page: bool = False  # True: a session's `url` is this fake's GET /pay/{id}, not Stripe's
+    after_refund: Callable[[dict[str, Any]], None] | None = None
     _failures: list[int] = field(default_factory=list, init=False, repr=False)
+    _losses: int = field(default=0, init=False, repr=False)
     _kept: dict[str, tuple[str, dict[str, Any], int, dict[str, Any]]] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -138,7 +158,7 @@ class FakeStripe:
             for table in (self.sessions, self.payment_intents, self._kept):
                 table.clear()
             self._executing.clear()
-            self.delay_seconds = 0.0
+            self.delay_seconds, self._losses, self.after_refund = 0.0, 0, None
             self._generation += 1
 
     def fail(self, count: int, status: int = 500) -> None:
@@ -146,11 +166,23 @@ class FakeStripe:
         with self._lock:
             self._failures += [status] * count
 
-    def refund_outside(self, payment_intent_id: str, amount: int | None = None) -> dict[str, Any]:
+    def lose(self, count: int) -> None:
+        """Execute the next `count` requests (keeping their answers for their idempotency keys) but
+        answer them 502 `api_error`, as if the answers were lost on the way back."""
+        with self._lock:
+            self._losses += count
+
+    def refund_outside(
+        self, payment_intent_id: str, amount: int | None = None, metadata: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         """A refund made in Stripe's dashboard: created, but not a request this fake received."""
         with self._lock:
             return self._create_refund(
-                {"payment_intent": payment_intent_id, **({"amount": str(amount)} if amount else {})}
+                {
+                    "payment_intent": payment_intent_id,
+                    **({"amount": str(amount)} if amount else {}),
+                    **({"metadata": metadata} if metadata else {}),
+                }
             )
 
     def refund_requests(self) -> list[Received]:
@@ -170,6 +202,7 @@ class FakeStripe:
     def dispute_created(self, payment_intent_id: str, reason: str = "fraudulent") -> dict[str, Any]:
         with self._lock:
             intent = self.payment_intents[payment_intent_id]
+            intent["disputed"] = True
             dispute = {
                 "id": _new_id("dp"),
                 "object": "dispute",
@@ -226,6 +259,9 @@ class FakeStripe:
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         method, path = scope["method"], scope["path"]
+        if method == "GET" and path.startswith(PAY_PAGE) and "/" not in path[len(PAY_PAGE) :]:
+            await self._serve_pay_page(unquote(path[len(PAY_PAGE) :]), scope["query_string"].decode(), send)
+            return
         form = body.decode() if method == "POST" else scope["query_string"].decode()
         received = Received(method, path, _nested(form), headers.get("idempotency-key"), headers.get("stripe-version"))
         with self._lock:
@@ -239,11 +275,42 @@ class FakeStripe:
                     early = self._execute(received)
                 else:
                     early = (500, {"error": {"type": "api_error", "message": "reset while executing"}}, {})
+                hook = self.after_refund
+            created = (received.method, received.path, early[0]) == ("POST", "/v1/refunds", 200)
+            if hook is not None and created and not early[2]:
+                hook(early[1])
+        with self._lock:
+            lost, self._losses = self._losses > 0, max(self._losses - 1, 0)
+        if lost:
+            early = (502, {"error": {"type": "api_error", "message": "The answer was lost (the fake)."}}, {})
         status, answer, extra = early
         response_headers = [(b"content-type", b"application/json"), (b"request-id", _new_id("req").encode())]
         response_headers += [(k.encode(), v.encode()) for k, v in extra.items()]
         await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": orjson.dumps(answer)})
+
+    async def _serve_pay_page(self, session_id: str, query: str, send: Any) -> None:
+        """Stripe's hosted checkout, as a browser meets it: the buyer pays at once (or, with `?cancel`,
+        gives up) and is sent back to the session's success (or cancel) URL."""
+        cancelled = "cancel" in dict(parse_qsl(query, keep_blank_values=True))
+        with self._lock:
+            session = self.sessions.get(session_id)
+            paid = session is not None and session["payment_status"] == "paid"
+        if session is not None and not (cancelled or paid):
+            try:
+                self.pay(session_id)
+            except KeyError:  # reset meanwhile
+                session = None
+        headers: list[tuple[bytes, bytes]] = []
+        if session is None:
+            status, text = 404, f"No such checkout session: {session_id}"
+        else:
+            status, text = 200, "Cancelled." if cancelled else "Paid."
+            if back := session["cancel_url" if cancelled else "success_url"]:
+                status, headers = 303, [(b"location", back.replace("{CHECKOUT_SESSION_ID}", session_id).encode())]
+        headers += [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": text.encode()})
 
     # -- the API ------------------------------------------------------------------------------------
 
@@ -319,15 +386,65 @@ class FakeStripe:
         }
         if (handler := routes.get((request.method, request.path))) is not None:
             return handler(request.params)
+        if (request.method, request.path) == ("GET", "/v1/refunds"):
+            return self._list_refunds(request.params)
         prefix = "/v1/checkout/sessions/"
         if request.method == "GET" and request.path.startswith(prefix) and "/" not in request.path[len(prefix) :]:
             session_id = unquote(request.path[len(prefix) :])
             if session_id not in self.sessions:
                 message = f"No such checkout.session: '{session_id}'"
                 raise StripeProblem(404, "invalid_request_error", message, code="resource_missing", param="session")
-            return dict(self.sessions[session_id])
+            return self._expanded(dict(self.sessions[session_id]), request.params)
         message = f"Unrecognized request URL ({request.method}: {request.path})."
         raise StripeProblem(404, "invalid_request_error", message)
+
+    def _expanded(self, session: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """The session with what `expand[]` names in place of ids, as Stripe answers it."""
+        _no_unknown(params, frozenset({"expand"}))
+        expand = params.get("expand", [])
+        expand = list(expand.values()) if isinstance(expand, dict) else expand  # `expand[]=` decodes as {"": v}
+        if not isinstance(expand, list):
+            raise ParameterError("Invalid array", code="parameter_invalid", param="expand")
+        for path in expand:
+            if path not in ("payment_intent", "payment_intent.latest_charge"):
+                message = f"This property cannot be expanded ({path})."
+                raise ParameterError(message, code="parameter_invalid", param="expand")
+        intent = self.payment_intents.get(session["payment_intent"] or "")
+        if intent is not None and expand:
+            charge = self._charge(intent) if "payment_intent.latest_charge" in expand else intent["charge"]
+            session["payment_intent"] = {
+                "id": intent["id"],
+                "object": "payment_intent",
+                "amount": intent["amount"],
+                "amount_received": intent["amount"],
+                "currency": intent["currency"],
+                "latest_charge": charge,
+                "metadata": dict(intent["metadata"]),
+                "status": "succeeded",
+            }
+        return session
+
+    def _list_refunds(self, params: dict[str, Any]) -> dict[str, Any]:
+        """GET /v1/refunds: newest first, filtered by `payment_intent`, paged by `limit` and `starting_after`."""
+        _no_unknown(params, frozenset({"payment_intent", "charge", "limit", "starting_after", "ending_before"}))
+        limit = _positive_int(params.get("limit", "10"), "limit")
+        if limit > 100:
+            raise ParameterError("limit must be at most 100", code="parameter_invalid_integer", param="limit")
+        refunds = [
+            r
+            for r in reversed(self.refunds)
+            if r["payment_intent"] == params.get("payment_intent", r["payment_intent"])
+        ]
+        if "starting_after" in params:
+            ids = [r["id"] for r in refunds]
+            if params["starting_after"] not in ids:
+                message = f"No such refund: '{params['starting_after']}'"
+                raise StripeProblem(
+                    400, "invalid_request_error", message, code="resource_missing", param="starting_after"
+                )
+            refunds = refunds[ids.index(params["starting_after"]) + 1 :]
+        page = [dict(r) for r in refunds[:limit]]
+        return {"object": "list", "data": page, "has_more": len(refunds) > limit, "url": "/v1/refunds"}
 
     def _create_session(self, params: dict[str, Any]) -> dict[str, Any]:
         _no_unknown(params, CHECKOUT_PARAMS)
@@ -372,7 +489,9 @@ class FakeStripe:
             "success_url": params.get("success_url"),
             "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
             "ui_mode": "hosted",
-            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+            "url": f"{self.base_url}{PAY_PAGE}{session_id}"
+            if self.checkout_page
+            else f"https://checkout.stripe.com/c/pay/{session_id}",
         }
         self.sessions[session_id] = session
         return dict(session)
@@ -400,6 +519,8 @@ class FakeStripe:
         if amount is not None and amount > left:
             message = f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})"
             raise StripeProblem(400, "invalid_request_error", message, code="amount_too_large", param="amount")
+        if amount is not None:
+            _stripe_amount(amount, intent["currency"], "amount")
         amount = left if amount is None else amount
         intent["amount_refunded"] += amount
         refund = {
@@ -436,6 +557,7 @@ class FakeStripe:
             "paid": True,
             "payment_intent": intent["id"],
             "refunded": intent["amount_refunded"] == intent["amount"],
+            "disputed": intent.get("disputed", False),
             "status": "succeeded",
         }
 
@@ -544,7 +666,17 @@ def _line_item(item: Any, param: str) -> tuple[str, int]:
     if len(currency) != 3 or not currency.isalpha():
         message = f"Invalid currency: {currency}."
         raise ParameterError(message, code="parameter_invalid", param=f"{param}[price_data][currency]")
+    _stripe_amount(int(unit), currency, f"{param}[price_data][unit_amount]")
     return currency, int(unit) * quantity
+
+
+def _stripe_amount(amount: int, currency: str, param: str) -> None:
+    """Stripe's currency rules for an amount: ISK and UGX in whole units (a multiple of 100), the
+    three-decimal currencies in multiples of 10. Raises ParameterError `invalid_amount` otherwise."""
+    step = {"isk": 100, "ugx": 100, "bhd": 10, "jod": 10, "kwd": 10, "omr": 10, "tnd": 10}.get(currency.lower(), 1)
+    if amount % step:
+        message = f"Amounts in {currency.upper()} must be divisible by {step}."
+        raise ParameterError(message, code="invalid_amount", param=param)
 
 
 if __name__ == "__main__":

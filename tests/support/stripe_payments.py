@@ -8,7 +8,16 @@ from typing import Any
 from tests.support.client import Account, Answer, Client
 from tests.support.fake_stripe import FakeStripe, signed_webhook
 
-__all__ = ["WEBHOOK_SECRET", "checkout", "contracts_of", "deliver", "paid_session"]
+__all__ = [
+    "WEBHOOK_SECRET",
+    "bought",
+    "checkout",
+    "contract_of",
+    "contracts_of",
+    "deliver",
+    "paid_session",
+    "refund",
+]
 
 WEBHOOK_SECRET = "whsec_test_" + "w" * 32
 
@@ -38,3 +47,19 @@ def contracts_of(client: Client, account: Account) -> list[dict[str, Any]]:
     answer = client.get("/subscriptions/contracts", token=account.token)
     assert answer.status == 200, answer
     return answer.json["contracts"]  # type: ignore[no-any-return]
+
+
+def bought(client: Client, stripe: FakeStripe, account: Account, plan_id: str) -> tuple[dict[str, Any], str]:
+    """A contract of `account` for the plan, bought with a paid session: (the contract, its PaymentIntent id)."""
+    session_id, intent = paid_session(client, stripe, account, plan_id)
+    answer = client.buy(account.token, plan_id, session_id)
+    assert answer.status == 201, answer
+    return answer.json["contract"], intent
+
+
+def refund(client: Client, account: Account, contract_id: str) -> Answer:
+    return client.post("/subscriptions/refund", {"contract_id": contract_id}, token=account.token)
+
+
+def contract_of(client: Client, account: Account, contract_id: str) -> dict[str, Any]:
+    return client.get(f"/subscriptions/contracts/{contract_id}", token=account.token).json  # type: ignore[no-any-return]

@@ -55,3 +55,16 @@ def test_held_lines_leave_on_flush_and_before_any_other_record(
 
     logs.flush_access_lines()
     assert [line["request_id"] for line in _lines(capsys)] == ["r3"]
+
+
+def test_held_lines_are_bounded_and_leave_in_order(
+    stdout_logs: Callable[[], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    stdout_logs()
+    logs.hold_access_lines()
+    for n in range(logs.MAX_HELD_LINES * 3 + 5):  # no flush came: a stalled loop, a burst
+        logs.log_request(REQUEST, "users.me", 200, 0.001, f"r{n}", "u1")
+
+    assert logs._held is not None and len(logs._held) < logs.MAX_HELD_LINES
+    logs.flush_access_lines()
+    assert [line["request_id"] for line in _lines(capsys)] == [f"r{n}" for n in range(logs.MAX_HELD_LINES * 3 + 5)]

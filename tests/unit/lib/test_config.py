@@ -101,6 +101,8 @@ def test_stripe_mode_reads_its_settings_and_never_prints_them(tmp_path: Path) ->
         ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET"),
         ({"STRIPE_API_BASE": "api.stripe.com"}, "STRIPE_API_BASE"),
         ({"STRIPE_API_BASE": "ftp://api.stripe.com"}, "STRIPE_API_BASE"),
+        ({"STRIPE_API_BASE": "http://api.stripe.com"}, "STRIPE_API_BASE"),  # the key would travel in clear
+        ({"STRIPE_API_BASE": "http://10.0.0.5:12111"}, "STRIPE_API_BASE"),
     ],
 )
 def test_stripe_mode_without_what_it_needs_fails_at_start_with_the_name(
@@ -115,6 +117,15 @@ def test_stripe_mode_without_what_it_needs_fails_at_start_with_the_name(
 
     with pytest.raises(ConfigError, match=name):
         load_settings(env | missing)
+
+
+@pytest.mark.parametrize("base", ["http://localhost:12111", "http://[::1]:12111", "https://stripe.internal.example"])
+def test_stripe_api_base_is_https_or_a_loopback_fake(tmp_path: Path, base: str) -> None:
+    env = {"KIROSHI_DATA_DIR": str(tmp_path), "KIROSHI_PAYMENTS": "stripe", "STRIPE_API_KEY": "sk_test_x"}
+
+    settings = load_settings(env | {"STRIPE_WEBHOOK_SECRET": "whsec_x", "STRIPE_API_BASE": base})
+
+    assert settings.stripe_api_base == base
 
 
 def test_the_bounds_of_what_a_process_keeps_are_settings(tmp_path: Path) -> None:

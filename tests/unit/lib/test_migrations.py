@@ -49,3 +49,15 @@ def test_a_start_that_collides_with_another_replica_goes_on(db: Database, monkey
 
     assert apply_migrations(db) == NAMES[1:]  # the first was the other replica's
     assert _recorded(db) == NAMES
+
+
+def test_events_published_before_the_outbox_pruned_them_are_dropped_and_pending_ones_kept(db: Database) -> None:
+    pruning = NAMES.index("0009_prune_published_events")
+    apply_migrations(db, through=NAMES[pruning - 1])
+    db.query(
+        "CREATE event_outbox CONTENT {topic: 'a', payload: {}, created_at: time::now(), published_at: time::now()};"
+        "CREATE event_outbox CONTENT {topic: 'b', payload: {}, created_at: time::now()};"
+    )
+
+    assert apply_migrations(db) == NAMES[pruning:]
+    assert db.one("SELECT VALUE topic FROM event_outbox") == ["b"]

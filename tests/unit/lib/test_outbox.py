@@ -76,3 +76,26 @@ def test_a_write_that_changes_nothing_announces_nothing(client: Client, admin: A
     assert seen == []
     pending = client.services.db.one("SELECT count() FROM event_outbox WHERE topic = 'plan.updated' GROUP ALL")
     assert pending == []
+
+
+def _outbox(client: Client) -> list[str]:
+    rows = client.services.db.one("SELECT topic, created_at FROM event_outbox ORDER BY created_at") or []
+    return [row["topic"] for row in rows]
+
+
+def test_a_published_event_leaves_the_outbox_and_one_the_bus_refused_stays(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(20):
+        assert client.register(f"user{n}@example.com").status == 201
+    assert _outbox(client) == []  # published with each request: nothing kept per account
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise ConnectionError("the bus is down")
+
+    monkeypatch.setattr(client.services.bus, "publish", refuse)
+    assert client.register("carol@example.com").status == 201
+    assert _outbox(client) == ["user.registered"]
+    monkeypatch.undo()
+    assert outbox.relay_outbox(client.services.db, client.services.bus) == 1
+    assert _outbox(client) == []

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from lib.billing.plans_repository import Plan
-from lib.billing.stripe_gateway import StripeGateway, paid_intent
+from lib.billing.stripe_gateway import StripeGateway, StripeRefund, paid_terms
 from lib.errors import ApiError, BadGateway, BadRequest, PaymentRejected, ServiceUnavailable
 from tests.support.fake_stripe import FakeStripe, Received, signed_webhook
 
@@ -71,7 +71,14 @@ def test_checkout_sends_one_line_item_priced_from_the_plan(fake: FakeStripe, gat
         "success_url": "https://app.test/ok",
         "cancel_url": "https://app.test/no",
         "client_reference_id": "user1",
-        "metadata": {"user_id": "user1", "plan_id": "plan1"},
+        "metadata": {
+            "kiroshi": "1",
+            "user_id": "user1",
+            "plan_id": "plan1",
+            "price_minor": "999",
+            "currency": "USD",
+            "duration_days": "30",
+        },
     }
     assert sent.idempotency_key  # the package gives every POST one, kept across its retries
     session = fake.sessions[session_id]
@@ -84,9 +91,13 @@ def test_a_paid_session_proves_the_payment_and_names_its_payment_intent(
     session_id = checkout(gateway)
     intent = fake.pay(session_id)
 
-    assert gateway.verify_paid(session_id, PRO, "user1") == intent
+    assert gateway.verify_paid(session_id, "plan1", "user1").payment_intent_id == intent
     assert fake.requests[-1] == Received(
-        "GET", f"/v1/checkout/sessions/{session_id}", {}, None, fake.requests[-1].stripe_version
+        "GET",
+        f"/v1/checkout/sessions/{session_id}",
+        {"expand": ["payment_intent.latest_charge"]},
+        None,
+        fake.requests[-1].stripe_version,
     )
 
 
@@ -100,7 +111,7 @@ def test_a_zero_decimal_currency_is_sent_in_its_own_units(fake: FakeStripe, gate
         "unit_amount": "1200",
         "product_data": {"name": "Pro"},
     }
-    assert gateway.verify_paid(session_id, yen, "user1").startswith("pi_")
+    assert str(gateway.verify_paid(session_id, "plan1", "user1").payment_intent_id).startswith("pi_")
 
 
 @pytest.mark.parametrize(
@@ -127,12 +138,12 @@ def test_a_session_that_does_not_prove_the_payment_is_rejected_with_its_reason(
     if case == "another user":
         user_id = "user2"
     elif case == "another plan":
-        plan = replace(OTHER, price_minor=PRO.price_minor)
+        plan = OTHER
     elif case == "invented id":
         session_id = "cs_test_invented"
 
     with pytest.raises(PaymentRejected) as caught:
-        gateway.verify_paid(session_id, plan, user_id)
+        gateway.verify_paid(session_id, plan.plan_id, user_id)
 
     body = problem(caught.value)
     assert (body["status"], body["code"], body["reason"]) == (402, "payment_rejected", reason)
@@ -144,7 +155,7 @@ def test_an_id_that_cannot_be_a_session_is_rejected_without_asking_stripe(
     fake: FakeStripe, gateway: StripeGateway, session_id: str
 ) -> None:
     with pytest.raises(PaymentRejected) as caught:
-        gateway.verify_paid(session_id, PRO, "user1")
+        gateway.verify_paid(session_id, "plan1", "user1")
 
     assert problem(caught.value)["reason"] == "session_not_found"
     assert fake.requests == []
@@ -156,7 +167,7 @@ def test_stripe_failing_is_503_payments_unavailable(fake: FakeStripe, gateway: S
     fake.fail(1, status=500)
 
     with pytest.raises(ServiceUnavailable) as caught:
-        gateway.verify_paid(session_id, PRO, "user1")
+        gateway.verify_paid(session_id, "plan1", "user1")
 
     assert (caught.value.status, caught.value.code) == (503, "payments_unavailable")
     fake.fail(1, status=503)
@@ -171,7 +182,7 @@ def test_the_package_retries_a_5xx_when_asked(fake: FakeStripe) -> None:
     intent = fake.pay(session_id)
     fake.fail(1)
 
-    assert gateway.verify_paid(session_id, PRO, "user1") == intent
+    assert gateway.verify_paid(session_id, "plan1", "user1").payment_intent_id == intent
     assert [r.method for r in fake.requests] == ["POST", "GET", "GET"]
 
 
@@ -191,7 +202,7 @@ def test_an_unreachable_stripe_is_503(fake: FakeStripe) -> None:
     gateway = StripeGateway("sk_test_x", SECRET, api_base="http://127.0.0.1:9", max_network_retries=0)
 
     with pytest.raises(ServiceUnavailable):
-        gateway.verify_paid("cs_test_x", PRO, "user1")
+        gateway.verify_paid("cs_test_x", "plan1", "user1")
 
 
 def test_a_refused_api_key_is_502_and_never_logged(fake: FakeStripe, caplog: pytest.LogCaptureFixture) -> None:
@@ -206,6 +217,11 @@ def test_a_refused_api_key_is_502_and_never_logged(fake: FakeStripe, caplog: pyt
     assert fake.sessions == {}
 
 
+def refund(gateway: StripeGateway, intent: str, amount: int, currency: str = "USD") -> str:
+    made: StripeRefund = gateway.refund(intent, amount, currency, "contract1", idempotency_key="refund-contract1")
+    return made.refund_id
+
+
 def paid_intent_of(fake: FakeStripe, gateway: StripeGateway) -> str:
     session_id = checkout(gateway)
     return fake.pay(session_id)
@@ -216,7 +232,7 @@ def test_a_refund_reaches_stripe_with_the_amount_and_the_contracts_key(
 ) -> None:
     intent = paid_intent_of(fake, gateway)
 
-    refund_id = gateway.refund(intent, 300, "contract1")
+    refund_id = refund(gateway, intent, 300)
 
     [sent] = fake.refund_requests()
     assert sent.idempotency_key == "refund-contract1"
@@ -237,7 +253,7 @@ def test_fifty_concurrent_refunds_of_one_contract_refund_once(fake: FakeStripe) 
     fake.delay_seconds = 0.05
 
     with ThreadPoolExecutor(max_workers=50) as pool:
-        ids = list(pool.map(lambda _: gateway.refund(intent, 300, "contract1"), range(50)))
+        ids = list(pool.map(lambda _: refund(gateway, intent, 300), range(50)))
 
     assert len(set(ids)) == 1
     assert [(r["id"], r["amount"]) for r in fake.refunds] == [(ids[0], 300)]
@@ -250,11 +266,11 @@ def test_a_refund_replayed_later_is_the_same_refund_and_other_arguments_are_refu
     fake: FakeStripe, gateway: StripeGateway
 ) -> None:
     intent = paid_intent_of(fake, gateway)
-    first = gateway.refund(intent, 300, "contract1")
+    first = refund(gateway, intent, 300)
 
-    assert gateway.refund(intent, 300, "contract1") == first
+    assert refund(gateway, intent, 300) == first
     with pytest.raises(BadGateway) as caught:
-        gateway.refund(intent, 250, "contract1")  # same key, other parameters: Stripe's idempotency_error
+        refund(gateway, intent, 250)  # same key, other parameters: Stripe's idempotency_error
 
     assert (caught.value.status, caught.value.code) == (502, "refund_rejected")
     assert [r["amount"] for r in fake.refunds] == [300]
@@ -265,10 +281,10 @@ def test_a_refund_during_an_outage_refunds_nothing_then_once(fake: FakeStripe, g
     fake.fail(1, status=502)
 
     with pytest.raises(ServiceUnavailable):
-        gateway.refund(intent, 300, "contract1")
+        refund(gateway, intent, 300)
     assert fake.refunds == []
 
-    gateway.refund(intent, 300, "contract1")
+    refund(gateway, intent, 300)
     assert [r["amount"] for r in fake.refunds] == [300]
 
 
@@ -277,7 +293,7 @@ def test_refunding_what_was_refunded_in_the_dashboard_is_refused(fake: FakeStrip
     fake.refund_outside(intent)
 
     with pytest.raises(BadGateway) as caught:
-        gateway.refund(intent, 300, "contract1")
+        refund(gateway, intent, 300)
 
     assert caught.value.code == "refund_rejected"
     assert len(fake.refunds) == 1
@@ -285,7 +301,7 @@ def test_refunding_what_was_refunded_in_the_dashboard_is_refused(fake: FakeStrip
 
 def test_a_refund_of_nothing_is_a_programming_error(gateway: StripeGateway) -> None:
     with pytest.raises(ValueError, match="at least one minor unit"):
-        gateway.refund("pi_x", 0, "contract1")
+        refund(gateway, "pi_x", 0)
 
 
 def test_a_signed_checkout_completed_event_is_parsed_and_proves_the_payment(
@@ -300,7 +316,7 @@ def test_a_signed_checkout_completed_event_is_parsed_and_proves_the_payment(
 
     assert (parsed.event_id, parsed.type) == (event["id"], "checkout.session.completed")
     assert parsed.object["id"] == session_id
-    assert paid_intent(parsed.object, PRO, "user1") == intent
+    assert paid_terms(parsed.object, "plan1", "user1").payment_intent_id == intent
 
 
 def test_refund_and_dispute_events_name_the_payment_intent(fake: FakeStripe, gateway: StripeGateway) -> None:
@@ -345,3 +361,44 @@ def test_a_signature_within_five_minutes_is_accepted(fake: FakeStripe, gateway: 
     parsed = gateway.parse_webhook(*signed_webhook(event, SECRET, timestamp=int(time.time()) - 250))
 
     assert parsed.event_id == event["id"]
+
+
+def test_a_refund_whose_key_is_still_executing_is_503_so_the_client_retries(fake: FakeStripe) -> None:
+    gateway = gateway_for(fake, retries=0)  # no retries of its own: Stripe's 409 reaches the gateway
+    intent = paid_intent_of(fake, gateway)
+    fake.delay_seconds = 0.3
+
+    def attempt(_: int) -> str:
+        try:
+            return refund(gateway, intent, 300)
+        except ServiceUnavailable as exc:
+            return exc.code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(attempt, range(4)))
+
+    assert sorted(o.startswith("re_") for o in outcomes) == [False, False, False, True]
+    assert {o for o in outcomes if not o.startswith("re_")} == {"payments_unavailable"}  # 503, not 502
+    assert len(fake.refunds) == 1
+
+
+def test_refunds_made_for_a_contract_are_found_at_stripe_in_its_units(fake: FakeStripe, gateway: StripeGateway) -> None:
+    krona = replace(PRO, price_minor=500, currency="ISK")
+    session_id = checkout(gateway, krona)
+    intent = fake.pay(session_id)
+    gateway.refund(intent, 120, "ISK", "contract1", idempotency_key="refund-contract1")
+    fake.refund_outside(intent, 5000, metadata={"contract_id": "contract2"})
+    fake.refund_outside(intent, 10000)  # the dashboard's, for no contract
+
+    assert gateway.contract_refunds(intent, "contract1", "ISK") == 120
+    assert gateway.contract_refunds(intent, "contract3", "ISK") == 0
+    listed = [r for r in fake.requests if (r.method, r.path) == ("GET", "/v1/refunds")]
+    assert listed[0].params == {"payment_intent": intent, "limit": "100"}
+    assert [r["amount"] for r in fake.refunds] == [12000, 5000, 10000]
+
+
+def test_a_kwd_amount_off_stripes_step_is_never_sent(fake: FakeStripe, gateway: StripeGateway) -> None:
+    with pytest.raises(ValueError, match="multiples of 10"):
+        checkout(gateway, replace(PRO, price_minor=1234, currency="KWD"))
+
+    assert fake.requests == []

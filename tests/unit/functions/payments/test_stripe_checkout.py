@@ -23,7 +23,14 @@ def test_checkout_creates_a_session_priced_from_the_plan(
         {"price_data": {"currency": "usd", "unit_amount": "999", "product_data": {"name": "Pro"}}, "quantity": "1"}
     ]
     assert sent.params["client_reference_id"] == alice.user_id
-    assert sent.params["metadata"] == {"user_id": alice.user_id, "plan_id": plan["plan_id"]}
+    assert sent.params["metadata"] == {
+        "kiroshi": "1",  # this server's checkout made it
+        "user_id": alice.user_id,
+        "plan_id": plan["plan_id"],
+        "price_minor": "999",  # what is sold: the purchase honours it if the plan changes meanwhile
+        "currency": "USD",
+        "duration_days": "30",
+    }
     assert sent.params["success_url"] == "https://app.test/ok?s={CHECKOUT_SESSION_ID}"
     assert sent.params["cancel_url"] == "http://kiroshi.test/?checkout=cancelled"  # the request's Host
 

@@ -7,37 +7,23 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lib.billing.payments import TrustingVerifier
-from tests.support.client import Account, Answer, Client
+from lib.billing.purchases import REFUND_QUOTE_TTL
+from tests.support.client import Account, Client
 from tests.support.clock import MovableClock
 from tests.support.fake_stripe import FakeStripe
-from tests.support.stripe_payments import paid_session
+from tests.support.stripe_payments import bought, contract_of, refund
 
 DAY = 86400
-
-
-def _bought(client: Client, stripe: FakeStripe, account: Account, plan_id: str) -> tuple[dict[str, Any], str]:
-    session_id, intent = paid_session(client, stripe, account, plan_id)
-    answer = client.buy(account.token, plan_id, session_id)
-    assert answer.status == 201, answer
-    return answer.json["contract"], intent
-
-
-def _refund(client: Client, account: Account, contract_id: str) -> Answer:
-    return client.post("/subscriptions/refund", {"contract_id": contract_id}, token=account.token)
-
-
-def _contract(client: Client, account: Account, contract_id: str) -> dict[str, Any]:
-    return client.get(f"/subscriptions/contracts/{contract_id}", token=account.token).json  # type: ignore[no-any-return]
 
 
 def test_the_prorated_amount_goes_back_through_stripe_once(
     client: Client, stripe: FakeStripe, alice: Account, plan: dict[str, Any], clock: MovableClock
 ) -> None:
-    contract, intent = _bought(client, stripe, alice, plan["plan_id"])
+    contract, intent = bought(client, stripe, alice, plan["plan_id"])
     clock.advance(10 * DAY)
     client.relogin(alice)
 
-    answer = _refund(client, alice, contract["contract_id"])
+    answer = refund(client, alice, contract["contract_id"])
 
     assert answer.status == 200, answer
     ex = answer.json["ex_contract"]
@@ -56,12 +42,12 @@ def test_the_prorated_amount_goes_back_through_stripe_once(
 def test_fifty_concurrent_refunds_refund_once_at_stripe_and_in_the_ledger(
     client: Client, stripe: FakeStripe, alice: Account, plan: dict[str, Any]
 ) -> None:
-    contract, intent = _bought(client, stripe, alice, plan["plan_id"])
+    contract, intent = bought(client, stripe, alice, plan["plan_id"])
     seen: list[str] = []
     client.services.bus.subscribe("kiroshi.events.contract.refunded", lambda subject, _p: seen.append(subject))
 
     with ThreadPoolExecutor(max_workers=16) as pool:
-        answers = list(pool.map(lambda _: _refund(client, alice, contract["contract_id"]), range(50)))
+        answers = list(pool.map(lambda _: refund(client, alice, contract["contract_id"]), range(50)))
 
     statuses = sorted(a.status for a in answers)
     assert statuses.count(200) == 1, statuses
@@ -72,49 +58,53 @@ def test_fifty_concurrent_refunds_refund_once_at_stripe_and_in_the_ledger(
         (f"refund-{contract['contract_id']}", str(stripe.refunds[0]["amount"]))
     }
     assert seen == ["kiroshi.events.contract.refunded"]
-    assert _contract(client, alice, contract["contract_id"])["refund_amount"] == stripe.refunds[0]["amount"] / 100
+    assert contract_of(client, alice, contract["contract_id"])["refund_amount"] == stripe.refunds[0]["amount"] / 100
 
 
-def test_stripe_down_leaves_the_contract_as_it_was_and_a_retry_refunds_the_same_amount(
+def test_stripe_down_leaves_the_contract_as_it_was_and_a_prompt_retry_refunds_the_same_amount(
     client: Client, stripe: FakeStripe, alice: Account, plan: dict[str, Any], clock: MovableClock
 ) -> None:
-    contract, _ = _bought(client, stripe, alice, plan["plan_id"])
+    contract, _ = bought(client, stripe, alice, plan["plan_id"])
     clock.advance(10 * DAY)
     client.relogin(alice)
     stripe.fail(3, 503)
 
-    down = _refund(client, alice, contract["contract_id"])
+    down = refund(client, alice, contract["contract_id"])
 
     assert (down.status, down.json["code"]) == (503, "payments_unavailable")
-    unchanged = _contract(client, alice, contract["contract_id"])
+    unchanged = contract_of(client, alice, contract["contract_id"])
     assert (unchanged["status"], unchanged["refunded_at"], unchanged["refund_amount"]) == ("active", None, None)
     assert unchanged["ends_at"] == contract["ends_at"]
     assert stripe.refunds == []
-    clock.advance(DAY)  # the retry comes a day later: Stripe is asked for the amount first quoted
-    client.relogin(alice)
-    retried = _refund(client, alice, contract["contract_id"])
+    clock.advance(REFUND_QUOTE_TTL.total_seconds() - 60)  # within the quote's life: the same amount, the same key
+    retried = refund(client, alice, contract["contract_id"])
     assert retried.status == 200, retried
-    assert [r["amount"] for r in stripe.refunds] in ([666], [665])  # as of day 10, not day 11's 632
+    assert [r["amount"] for r in stripe.refunds] in ([666], [665])  # as of the first request
+    assert {r.idempotency_key for r in stripe.refund_requests()} == {f"refund-{contract['contract_id']}"}
     assert retried.json["ex_contract"]["refund_amount"] == stripe.refunds[0]["amount"] / 100
 
 
 def test_a_refund_stripe_refuses_leaves_the_contract_as_it_was(
     client: Client, stripe: FakeStripe, alice: Account, plan: dict[str, Any]
 ) -> None:
-    contract, intent = _bought(client, stripe, alice, plan["plan_id"])
+    contract, intent = bought(client, stripe, alice, plan["plan_id"])
     stripe.refund_outside(intent)  # refunded in full in the dashboard; its webhook has not come yet
 
-    answer = _refund(client, alice, contract["contract_id"])
+    answer = refund(client, alice, contract["contract_id"])
 
     assert (answer.status, answer.json["code"]) == (502, "refund_rejected")
-    assert _contract(client, alice, contract["contract_id"])["status"] == "active"
+    assert contract_of(client, alice, contract["contract_id"])["status"] == "active"
 
 
-def test_a_zero_refund_asks_stripe_nothing(client: Client, stripe: FakeStripe, alice: Account, admin: Account) -> None:
-    free = client.create_plan(admin.token, price=0, duration=30, title="Free trial")
-    contract, _ = _bought(client, stripe, alice, free["plan_id"])
+def test_a_zero_refund_asks_stripe_nothing(
+    client: Client, stripe: FakeStripe, alice: Account, admin: Account, clock: MovableClock
+) -> None:
+    cent = client.create_plan(admin.token, price=0.01, duration=30, title="Penny")
+    contract, _ = bought(client, stripe, alice, cent["plan_id"])
+    clock.advance(DAY)  # 1 cent x 29/30, rounded down
+    client.relogin(alice)
 
-    answer = _refund(client, alice, contract["contract_id"])
+    answer = refund(client, alice, contract["contract_id"])
 
     assert answer.status == 200, answer
     assert answer.json["ex_contract"]["refund_amount"] == 0.0
@@ -124,11 +114,11 @@ def test_a_zero_refund_asks_stripe_nothing(client: Client, stripe: FakeStripe, a
 def test_a_contract_paid_at_stripe_is_not_refunded_without_stripe(
     client: Client, stripe: FakeStripe, alice: Account, plan: dict[str, Any]
 ) -> None:
-    contract, _ = _bought(client, stripe, alice, plan["plan_id"])
+    contract, _ = bought(client, stripe, alice, plan["plan_id"])
     client.services.payments = TrustingVerifier()  # the server restarted with KIROSHI_PAYMENTS=trust
 
-    answer = _refund(client, alice, contract["contract_id"])
+    answer = refund(client, alice, contract["contract_id"])
 
     assert (answer.status, answer.json["code"]) == (409, "payments_not_configured")
-    assert _contract(client, alice, contract["contract_id"])["status"] == "active"
+    assert contract_of(client, alice, contract["contract_id"])["status"] == "active"
     assert stripe.refund_requests() == []

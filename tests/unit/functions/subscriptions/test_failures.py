@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from lib.billing import plans_repository, purchases
+from lib.billing.payments import Paid
 from lib.db.connection import Database, QueryFailed, RecordExists, StaleWrite, Thrown, TransactionConflict
 from lib.db.records import record
 from lib.errors import PaymentRejected, ServiceUnavailable
@@ -419,10 +420,11 @@ class Verifier:
     def __init__(self) -> None:
         self.asked: list[tuple[str, str, str]] = []
 
-    def verify(self, transaction_id: str, plan: Any, user_id: str) -> None:
-        self.asked.append((transaction_id, plan.plan_id, user_id))
+    def verify(self, transaction_id: str, plan_id: str, plan: Any, user_id: str) -> Paid:
+        self.asked.append((transaction_id, plan_id, user_id))
         if transaction_id == "pay_unpaid":
             raise PaymentRejected()
+        return Paid(None)
 
 
 def test_the_payment_provider_confirms_the_transaction_plan_and_buyer(

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from lib.accounts.repository import PRUNE_REVOCATIONS
 from tests.support.client import Account, Client
+from tests.support.clock import MovableClock
 
 
 def test_logout_revokes_the_presented_token_only(client: Client, alice: Account) -> None:
@@ -33,3 +35,23 @@ def test_a_revocation_is_durable_in_the_database(client: Client, alice: Account)
     rows = client.services.db.one("SELECT * FROM revoked_token")
 
     assert len(rows) == 1
+
+
+def test_revocations_of_expired_tokens_are_forgotten_by_later_logouts(
+    client: Client, alice: Account, bob: Account, clock: MovableClock
+) -> None:
+    tokens = [client.login(alice.email).json["token"] for _ in range(PRUNE_REVOCATIONS + 5)]
+    for token in tokens:
+        assert client.post(f"/users/{alice.user_id}/logout", token=token).status == 200
+    ttl = client.services.settings.jwt_ttl_seconds
+    clock.advance(ttl + 1)  # every token above has expired: its revocation guards nothing
+    fresh = client.relogin(bob)
+
+    assert client.post(f"/users/{bob.user_id}/logout", token=fresh).status == 200
+    left = client.services.db.one("SELECT VALUE id FROM revoked_token")
+    assert len(left) == 5 + 1  # the first logout after expiry removed PRUNE_REVOCATIONS; bob's own is live
+    assert client.get("/auth", token=fresh).status == 401  # and what is live is still refused
+
+    again = client.relogin(bob)
+    assert client.post(f"/users/{bob.user_id}/logout", token=again).status == 200
+    assert len(client.services.db.one("SELECT VALUE id FROM revoked_token")) == 2  # the backlog drained
