@@ -234,3 +234,30 @@ def test_nginx_answers_its_own_limits_as_problems_and_logs_no_secret(stack: Topo
         assert secret not in logs
     assert all("?" not in entry["path"] for entry in stack.nginx_lines())
     assert "?" not in stack.error_log
+
+
+def test_nginx_serves_the_console_to_a_browser_and_passes_the_new_routes_through(stack: Topology) -> None:
+    page = httpx.get(f"{stack.url}/", headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    api = httpx.get(f"{stack.url}/", headers={"accept": "*/*"})
+    script = httpx.get(f"{stack.url}/console/app.js")
+    outside = httpx.get(f"{stack.url}/console/../pyproject.toml")
+    user = stack.user()
+    usage = httpx.get(f"{stack.url}/users/{user.user_id}/usage", headers=user.auth)
+    signed = {"stripe-signature": "t=1,v1=00", "content-type": "application/json"}
+    webhook = httpx.post(
+        f"{stack.url}/payments/stripe/webhook",
+        content=b'{"id": "evt_1", "type": "charge.refunded", "data": {"object": {}}}',
+        headers=signed,
+    )
+
+    assert page.status_code == 200 and '<script type="module" src="/console/app.js">' in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert api.json()["docs"] == "/docs"
+    assert script.status_code == 200 and script.headers["content-type"].startswith(
+        ("text/javascript", "application/javascript")
+    )
+    assert script.headers["content-security-policy"] == page.headers["content-security-policy"]
+    assert outside.status_code == 404
+    assert usage.status_code == 200 and usage.json()["user_id"] == user.user_id
+    assert webhook.status_code == 409, webhook.text  # trust mode: Kiroshi's own answer, through Nginx
+    assert webhook.json()["code"] == "payments_not_configured"
