@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from lib.billing.plans_repository import Plan
-from lib.errors import Conflict, NotFound, UnprocessableContent
+from lib.errors import Conflict, NotFound, PaymentRejected, UnprocessableContent
 
 if TYPE_CHECKING:
     from lib.billing.stripe_gateway import StripeGateway
@@ -35,6 +35,7 @@ __all__ = [
     "honoured",
     "payments_for",
     "payments_state",
+    "rejected",
     "stripe_gateway",
 ]
 
@@ -45,6 +46,24 @@ UNVERIFIED = (
 
 
 KIROSHI_MARKER = "1"  # metadata.kiroshi of the Checkout Sessions this server's checkout creates
+
+_REASONS = {
+    "session_not_found": "no checkout session has this id",
+    "user_mismatch": "this checkout session was not created for you",
+    "plan_mismatch": "this checkout session was not created for this plan",
+    "session_unpaid": "this checkout session has not been paid",
+    "currency_mismatch": "this checkout session was paid in another currency than the plan's",
+    "amount_mismatch": "this checkout session was paid another amount than the plan's price",
+    "no_payment_intent": "this checkout session has no payment to refund",
+    "not_a_kiroshi_session": "this checkout session was not created by this server's checkout",
+    "payment_refunded": "this checkout session's payment was refunded at Stripe",
+    "payment_disputed": "this checkout session's payment is disputed at Stripe",
+}
+
+
+def rejected(reason: str) -> PaymentRejected:
+    """PaymentRejected (402 `payment_rejected`) with `reason` (a key of _REASONS) in the problem body."""
+    return PaymentRejected(_REASONS[reason], reason=reason)
 
 
 @dataclass(frozen=True)
@@ -156,7 +175,8 @@ def default_return_urls(headers: Mapping[str, str]) -> tuple[str, str]:
     (Stripe puts the session id there: the page then calls buy with it) or `?checkout=cancelled`.
     Raises UnprocessableContent when the request names neither."""
     origin = headers.get("origin", "").strip()
-    if not (urlsplit(origin).scheme in ("http", "https") and urlsplit(origin).netloc):
+    parts = urlsplit(origin)
+    if not (parts.scheme in ("http", "https") and parts.netloc):
         host = headers.get("host", "").strip()
         if not host or any(ch in host for ch in "/?#@ "):
             raise UnprocessableContent(

@@ -28,10 +28,10 @@ from stripe.params import RefundCreateParams, RefundListParams
 from stripe.params.checkout import SessionCreateParams, SessionRetrieveParams
 
 from lib.billing.money import MINOR_UNITS
-from lib.billing.payments import KIROSHI_MARKER, Paid, Terms
+from lib.billing.payments import KIROSHI_MARKER, Paid, Terms, rejected
 from lib.billing.plans_repository import Plan
-from lib.billing.stripe_amounts import from_stripe, to_stripe
-from lib.errors import BadGateway, BadRequest, PaymentRejected, ServiceUnavailable
+from lib.billing.stripe_amounts import chargeable_problem, from_stripe, to_stripe
+from lib.errors import BadGateway, BadRequest, ServiceUnavailable
 
 __all__ = ["DEFAULT_API_BASE", "StripeGateway", "StripeRefund", "WebhookEvent", "paid_terms"]
 
@@ -47,18 +47,6 @@ _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
 stripe.enable_telemetry = False
 logging.getLogger("stripe").setLevel(logging.WARNING)
 
-_REASONS = {
-    "session_not_found": "no checkout session has this id",
-    "user_mismatch": "this checkout session was not created for you",
-    "plan_mismatch": "this checkout session was not created for this plan",
-    "session_unpaid": "this checkout session has not been paid",
-    "currency_mismatch": "this checkout session was paid in another currency than the plan's",
-    "amount_mismatch": "this checkout session was paid another amount than the plan's price",
-    "no_payment_intent": "this checkout session has no payment to refund",
-    "not_a_kiroshi_session": "this checkout session was not created by this server's checkout",
-    "payment_refunded": "this checkout session's payment was refunded at Stripe",
-    "payment_disputed": "this checkout session's payment is disputed at Stripe",
-}
 # Refunds at Stripe that returned (or are returning) money; `failed` and `canceled` ones did not.
 _LIVE_REFUNDS = frozenset({"succeeded", "pending", "requires_action"})
 
@@ -82,11 +70,6 @@ class StripeRefund:
     refund_id: str
     amount_minor: int
     replayed: bool
-
-
-def rejected(reason: str) -> PaymentRejected:
-    """PaymentRejected (402 `payment_rejected`) with `reason` (a key of _REASONS) in the problem body."""
-    return PaymentRejected(_REASONS[reason], reason=reason)
 
 
 def paid_terms(session: Mapping[str, Any], plan_id: str, user_id: str) -> Paid:
@@ -152,9 +135,7 @@ def _terms(metadata: Mapping[str, Any]) -> Terms | None:
         return None
     if not isinstance(currency, str) or currency not in MINOR_UNITS or int(days) < 1:
         return None
-    try:
-        to_stripe(int(price), currency)
-    except ValueError:
+    if chargeable_problem(int(price), currency) is not None:
         return None
     return Terms(int(price), currency, int(days))
 
@@ -264,10 +245,7 @@ class StripeGateway:
         try:
             refund = self._client.v1.refunds.create(params, {"idempotency_key": idempotency_key})
         except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.CardError) as exc:
-            if exc.http_status == 409:  # the key is still executing at Stripe: retry
-                self._fail("refund", exc)
-            _log_failure(self._host, "refund", exc)
-            raise BadGateway("the payment provider refused the refund", code="refund_rejected") from None
+            self._refund_refused("refund", exc)
         except stripe.StripeError as exc:
             self._fail("refund", exc)
         response = refund.last_response
@@ -311,10 +289,7 @@ class StripeGateway:
         except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.CardError) as exc:
             if exc.code == "charge_already_refunded":
                 return
-            if exc.http_status == 409:
-                self._fail("refund a session", exc)
-            _log_failure(self._host, "refund a session", exc)
-            raise BadGateway("the payment provider refused the refund", code="refund_rejected") from None
+            self._refund_refused("refund a session", exc)
         except stripe.StripeError as exc:
             self._fail("refund a session", exc)
 
@@ -344,6 +319,14 @@ class StripeGateway:
         if not isinstance(created, int) or isinstance(created, bool):
             return WebhookEvent(event_id, type_, 0, obj, malformed="created is not an integer")
         return WebhookEvent(event_id, type_, created, obj)
+
+    def _refund_refused(self, doing: str, exc: stripe.StripeError) -> NoReturn:
+        """A refund Stripe answered with a client error: its idempotency key still executing (409) is
+        ServiceUnavailable (retry), anything else BadGateway `refund_rejected`; logged once."""
+        if exc.http_status == 409:
+            self._fail(doing, exc)
+        _log_failure(self._host, doing, exc)
+        raise BadGateway("the payment provider refused the refund", code="refund_rejected") from None
 
     def _fail(self, doing: str, exc: stripe.StripeError) -> NoReturn:
         """Log `exc` once and raise what the client is told."""

@@ -27,14 +27,14 @@ import orjson
 
 from lib.billing.entitlements import entitlements_for
 from lib.chats import repository as chats
-from lib.chats.costs import charge_for, limits, served_model, worst_cost
+from lib.chats.costs import charge_for, count_charge, limits, served_model, worst_cost
 from lib.chats.history import PER_MESSAGE, PER_REQUEST, text_bound
 from lib.chats.quota import Quotas, Reservation, used_up
 from lib.db.connection import Thrown
 from lib.errors import NotFound, PayloadTooLarge, RateLimited, UnprocessableContent
 from lib.http.dispatch import openai_error
 from lib.llm import Choice, ChoicesLLM, Served, UpstreamError, Usage
-from lib.metrics import MODEL_FIRST_TOKEN, count_reply
+from lib.metrics import MODEL_FIRST_TOKEN
 
 if TYPE_CHECKING:
     from lib.services import Services
@@ -173,23 +173,18 @@ class _Said:
         return self.usage or Usage(opened.prompt_tokens, min(self.tokens, opened.request["max_tokens"]))
 
 
-def _settle(services: Services, user_id: str, opened: Opened, usage: Usage, stream: object | None) -> None:
-    """Add the usage and what it cost at the prices of the model that served `stream` to the user's,
-    then give the reservation back (a deleted user's: nothing stored; `stream` None: nothing to count)."""
+def _settle(services: Services, user_id: str, opened: Opened, usage: Usage, served: Served | None) -> None:
+    """Add the usage and what it cost at the prices of the model that `served` to the user's, then
+    give the reservation back (a deleted user's: nothing stored; `served` None: nothing to count)."""
     reservation = opened.reservation
-    if stream is None:
+    if served is None:
         Quotas(services).release(reservation)
         return
     try:
         period = (reservation.period_start, reservation.period_end)
-        served = _served(services, stream, opened)
         charge = charge_for(services.settings.model_catalogue, served, usage)
         chats.add_usage(services.db, user_id, period, charge.tokens, charge, services.now())
-        count_reply(
-            *(served.model, served.provider, usage.prompt_tokens, usage.completion_tokens),
-            float(charge.cost),
-            charge.currency,
-        )
+        count_charge(charge)
     except Thrown as gone:
         if gone.code != "user_gone":
             raise
@@ -235,7 +230,7 @@ async def complete(services: Services, user_id: str, opened: Opened) -> dict[str
         Quotas(services).release(opened.reservation)
         raise
     usage, served = said.final_usage(opened), _served(services, stream, opened)
-    _settle(services, user_id, opened, usage, stream)
+    _settle(services, user_id, opened, usage, served)
     text = "".join(said.parts)
     message: dict[str, Any] = {"role": "assistant", "content": text or (None if said.calls else "")}
     if said.calls:
@@ -311,5 +306,6 @@ async def stream_completion(
         yield b"data: " + orjson.dumps({"error": openai_error(exc)}) + b"\n\n"
     finally:
         # When no model answered there is nothing to count, as in the chat session.
-        _settle(services, user_id, opened, said.final_usage(opened), None if failed and not answered else stream)
+        served = None if failed and not answered else _served(services, stream, opened)
+        _settle(services, user_id, opened, said.final_usage(opened), served)
     yield b"data: [DONE]\n\n"

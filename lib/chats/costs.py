@@ -1,6 +1,6 @@
 """Per-model rules of a reply, pure functions of the catalogue: the limits a model puts on a turn,
 the model that served a reply, what it cost, and the most it can cost (for a money quota's
-reservation); and the days a usage report covers. No I/O.
+reservation); and the days a usage report covers. No I/O (`count_charge` only counts metrics).
 
 A model's `context_tokens` and `max_output_tokens` lower the server-wide KIROSHI_CONTEXT_TOKENS
 and KIROSHI_MAX_REPLY_TOKENS for that model, never raise them: the server's settings stay the
@@ -17,8 +17,19 @@ from lib.chats.usage_repository import Charge
 from lib.errors import UnprocessableContent
 from lib.llm import Served, Usage, served_by
 from lib.llm.catalogue import Catalogue, ModelEntry, cost
+from lib.metrics import count_reply
 
-__all__ = ["MAX_REPORT_DAYS", "NANOS", "charge_for", "limits", "nanos", "report_days", "served_model", "worst_cost"]
+__all__ = [
+    "MAX_REPORT_DAYS",
+    "NANOS",
+    "charge_for",
+    "count_charge",
+    "limits",
+    "nanos",
+    "report_days",
+    "served_model",
+    "worst_cost",
+]
 
 MAX_REPORT_DAYS = 366
 
@@ -70,6 +81,18 @@ def charge_for(catalogue: Catalogue, served: Served, usage: Usage) -> Charge:
         usage.completion_tokens,
         amount,
         catalogue.currency,
+    )
+
+
+def count_charge(charge: Charge) -> None:
+    """Count a stored reply's tokens and cost in the metrics, under the model that served it."""
+    count_reply(
+        charge.model,
+        charge.provider,
+        charge.prompt_tokens,
+        charge.completion_tokens,
+        float(charge.cost),
+        charge.currency,
     )
 
 

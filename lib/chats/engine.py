@@ -29,13 +29,12 @@ from lib.billing.entitlements import entitlements_for
 from lib.chats import repository as chats
 from lib.chats.access import remember_session
 from lib.chats.connections import Connection, EndedReplies, ReplyJob, Transport, error_frame, frame
-from lib.chats.costs import charge_for, limits, served_model, worst_cost
+from lib.chats.costs import charge_for, count_charge, limits, served_model, worst_cost
 from lib.chats.frames import CLIENT_FRAMES, UNKNOWN_TYPE_MESSAGE
 from lib.chats.history import HISTORY_LIMIT, TurnCache, context_messages, text_bound, tokens_bound, weighed
 from lib.chats.quota import Quotas, used_up
 from lib.chats.replay import LocalReplay, Replay
 from lib.chats.repository import Chat
-from lib.chats.usage_repository import Charge
 from lib.db.connection import Thrown
 from lib.db.group_commit import GroupCommit
 from lib.db.records import new_id
@@ -48,7 +47,6 @@ from lib.metrics import (
     REPLIES_IN_PROGRESS,
     TOKENS_STREAMED,
     UPSTREAM_ERRORS,
-    count_reply,
 )
 
 if TYPE_CHECKING:
@@ -332,7 +330,7 @@ class ChatEngine:
                 )
             )
             if charge is not None:
-                _count(charge)
+                count_charge(charge)
             self.turns.append(chat.chat_id, count - 1, job.user_turn)
             self.turns.append(chat.chat_id, count, weighed({"role": "assistant", "content": content}))
         except Exception as error:  # the database failing must not leave the socket waiting forever
@@ -357,10 +355,7 @@ class ChatEngine:
             await listener.send(job.final_frame)
         job.listeners.clear()
         self.ended.add(job)
-        asyncio.get_running_loop().call_later(RESUME_GRACE_SECONDS, self._forget, job)
-
-    def _forget(self, job: ReplyJob) -> None:
-        self.ended.forget(job)
+        asyncio.get_running_loop().call_later(RESUME_GRACE_SECONDS, self.ended.forget, job)
 
     # -- revocation and shutdown -------------------------------------------------------------
 
@@ -393,7 +388,7 @@ class ChatEngine:
             if job.streaming and job.task is not None:
                 job.task.cancel()
             elif not job.running:
-                self._forget(job)
+                self.ended.forget(job)
 
     async def shutdown(self, grace_seconds: float) -> None:
         """Let replies in progress finish for `grace_seconds`, then stop (and store) the rest and
@@ -428,17 +423,6 @@ def _charge(
     if failed and not content:
         return None
     return {"prompt_tokens": tokens_bound(messages), "completion_tokens": min(text_bound(content), limit)}
-
-
-def _count(charge: Charge) -> None:
-    count_reply(
-        charge.model,
-        charge.provider,
-        charge.prompt_tokens,
-        charge.completion_tokens,
-        float(charge.cost),
-        charge.currency,
-    )
 
 
 def _storage_failure(error: Exception) -> ApiError:

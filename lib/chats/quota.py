@@ -52,16 +52,16 @@ class Quotas:
         do not fit the quotas (nothing is held then)."""
         key = f"quota-reserved:{chats.usage_key(user_id, rights.period_start)}"
         in_flight = self._hold(key, tokens)
-        if rights.token_quota is not None:
-            used = chats.tokens_used(self._services.db, user_id, rights.period_start)
-            if used + in_flight > rights.token_quota:
-                self._services.cache.add(key, -tokens, RESERVATION_TTL_SECONDS)
-                return None
+        if rights.token_quota is None and rights.cost_quota is None:
+            return Reservation(key, tokens, rights.period_start, rights.period_end)
+        used, spent = chats.spent(self._services.db, user_id, rights.period_start)
+        if rights.token_quota is not None and used + in_flight > rights.token_quota:
+            self._services.cache.add(key, -tokens, RESERVATION_TTL_SECONDS)
+            return None
         held = 0
         if rights.cost_quota is not None:
             held = nanos(cost)
             money_in_flight = self._hold(f"{key}:cost", held)
-            spent = chats.spent(self._services.db, user_id, rights.period_start)[1]
             if spent + Decimal(money_in_flight) / NANOS > rights.cost_quota:
                 self._services.cache.add(key, -tokens, RESERVATION_TTL_SECONDS)
                 self._services.cache.add(f"{key}:cost", -held, RESERVATION_TTL_SECONDS)

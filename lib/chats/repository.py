@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lib.chats.usage_repository import CHARGE, Charge, charge_params, format_cost
+from lib.chats.usage_repository import CHARGE, Charge, charge_params
 from lib.db.connection import Database
 from lib.db.group_commit import Write
 from lib.db.paging import Cursor, page_rows
@@ -190,7 +190,6 @@ def turn(
             "period_start": period[0],
             "period_end": period[1],
             "used": usage["prompt_tokens"] + usage["completion_tokens"] if usage is not None else 0,
-            "cost": format_cost(charge.cost) if charge is not None else "0",
             "chat": record("chat", chat.chat_id),
             "title": " ".join(question.split())[:TITLE_LENGTH],
             "question": record("message", new_id()),
@@ -235,7 +234,6 @@ def add_usage(
         " used = (used ?? 0) + $used, cost = (cost ?? 0dec) + <decimal> $cost; " + CHARGE + ";",
         {
             **charge_params(charge, now or dt.datetime.now(dt.UTC), "v1"),
-            "cost": format_cost(charge.cost) if charge is not None else "0",
             "usage": record("usage", key),
             "user": record("user", user_id),
             "period_start": period[0],

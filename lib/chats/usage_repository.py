@@ -79,7 +79,8 @@ def format_cost(amount: Decimal) -> str:
 
 
 def charge_params(charge: Charge | None, now: dt.datetime, source: str, message: Any = None) -> dict[str, Any]:
-    """The parameters of `CHARGE` besides `$user`."""
+    """The parameters of `CHARGE` besides `$user`, and `$cost`: the charge's cost (0 without one),
+    which the period's usage adds."""
     fields = None
     if charge is not None:
         fields = {
@@ -92,7 +93,8 @@ def charge_params(charge: Charge | None, now: dt.datetime, source: str, message:
             "currency": charge.currency,
         }
     day = now.astimezone(dt.UTC).date().isoformat()
-    return {"charge": fields, "now": now, "day": day, "source": source, "message": message}
+    cost = fields["cost"] if fields is not None else "0"
+    return {"charge": fields, "cost": cost, "now": now, "day": day, "source": source, "message": message}
 
 
 _SUMS = (
