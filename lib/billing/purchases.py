@@ -21,13 +21,13 @@ from lib.billing import periods
 from lib.billing import plans_repository as plans
 from lib.billing import subscribers_repository as subscribers
 from lib.billing.contracts_repository import Contract
-from lib.billing.payments import Paid, Terms, default_return_urls, stripe_gateway
+from lib.billing.payments import Paid, Terms, default_return_urls, rejected, stripe_gateway
 from lib.billing.periods import RefundPlan
 from lib.billing.plans_repository import Plan
 from lib.billing.stripe_amounts import chargeable_problem, stripe_floor
 from lib.billing.subscribers_repository import Subscriber
 from lib.db.connection import RecordExists, StaleWrite, Thrown, TransactionConflict
-from lib.errors import Conflict, NotFound, PaymentRejected, ServiceUnavailable
+from lib.errors import Conflict, NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
     from lib.accounts.principal import Principal
@@ -54,12 +54,6 @@ MAX_ATTEMPTS = 64
 # request still asking under a quote never overlaps one that found it stale; short enough that no
 # retry refunds as of a moment long past (docs/API.md, "Refunding").
 REFUND_QUOTE_TTL = dt.timedelta(minutes=10)
-
-
-_RETURNED = {
-    "payment_refunded": "this checkout session's payment was refunded at Stripe",
-    "payment_disputed": "this checkout session's payment is disputed at Stripe",
-}
 
 
 def _backoff(attempt: int) -> None:
@@ -135,7 +129,7 @@ def purchase(
             continue
         except Thrown as thrown:
             if thrown.code in ("payment_refunded", "payment_disputed"):
-                raise PaymentRejected(_RETURNED[thrown.code], reason=thrown.code) from None
+                raise rejected(thrown.code) from None
             if thrown.code != "plan_unavailable":
                 raise
             continue  # archived or deleted meanwhile: the next round says which
@@ -172,12 +166,7 @@ def _content(plan: Plan, paid: Paid, transaction_id: str) -> dict[str, Any]:
 
 def purchasable_plan(services: Services, plan_id: str) -> Plan:
     """The plan if it is on sale. Raises NotFound(plan_not_found) or Conflict(plan_archived)."""
-    plan = plans.get_plan(services.db, plan_id)
-    if plan is None:
-        raise NotFound("no such plan", code="plan_not_found")
-    if plan.status != "active":
-        raise Conflict("this plan is archived and cannot be bought", code="plan_archived")
-    return plan
+    return _sold(plans.get_plan(services.db, plan_id), Paid(None))
 
 
 def start_checkout(
@@ -231,6 +220,11 @@ def refund(services: Services, caller: Principal, contract_id: str) -> Contract:
         head = subscribers.get_subscriber(db, contract.user_id)
         if head is None:
             raise Conflict("the contract's subscriber is gone", code="subscriber_missing")
+        # Read the contract again after the head: a refund of an earlier contract that moved this one
+        # up meanwhile also moved the head's version, so a write from what was read then fails as stale.
+        contract = contracts.get_contract(db, contract_id) or contract
+        if contract.refunded_at is not None:
+            continue
         if contract.payment_intent_id is not None:
             at_stripe = at_stripe or _refund_at_stripe(services, contract, now)
             plan = at_stripe.plan
