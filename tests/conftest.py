@@ -10,6 +10,7 @@ from lib.config import Secret, Settings
 from lib.services import Services, create_services
 from tests.support.client import Account, Client
 from tests.support.clock import MovableClock
+from tests.support.fake_stripe import FakeStripe
 
 ADMIN_EMAIL = "root@example.com"
 
@@ -95,3 +96,17 @@ def bob(client: Client) -> Account:
 @pytest.fixture
 def admin(client: Client) -> Account:
     return client.account(ADMIN_EMAIL)
+
+
+# The fake Stripe (tests/support/fake_stripe.py): one server per session, reset for each test.
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[FakeStripe]:
+    with FakeStripe() as started:
+        yield started
+
+
+@pytest.fixture
+def stripe(stripe_server: FakeStripe) -> Iterator[FakeStripe]:
+    stripe_server.reset()
+    yield stripe_server
+    stripe_server.reset()

@@ -33,16 +33,9 @@ CONSOLE = Path(__file__).resolve().parents[2] / "console"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 
 
-@pytest.fixture(scope="module")
-def upstream() -> Iterator[FakeOpenAI]:
-    fake = FakeOpenAI(tokens=8).serve_in_thread()
-    yield fake
-    fake.stop()
-
-
-def runner_env(upstream: FakeOpenAI) -> dict[str, str]:
+def runner_env(fake: FakeOpenAI) -> dict[str, str]:
     return {
-        "OPENAI_BASE_URL": upstream.base_url,
+        "OPENAI_BASE_URL": fake.base_url,
         "OPENAI_API_KEY": "test-key",
         "KIROSHI_MODELS": "gpt-4o-mini,small-model",
         "KIROSHI_BOOTSTRAP_ADMIN_EMAIL": ADMIN,
@@ -51,9 +44,9 @@ def runner_env(upstream: FakeOpenAI) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory, upstream: FakeOpenAI) -> Iterator[Runner]:
+def runner(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Iterator[Runner]:
     """Trust mode (the default): checkout answers 409 payments_not_configured; a transaction id buys."""
-    started = Runner(tmp_path_factory.mktemp("console"), runner_env(upstream)).start()
+    started = Runner(tmp_path_factory.mktemp("console"), runner_env(fake)).start()
     yield started
     started.stop()
 
@@ -67,10 +60,8 @@ def stripe() -> Iterator[FakeStripe]:
 
 
 @pytest.fixture(scope="module")
-def stripe_runner(
-    tmp_path_factory: pytest.TempPathFactory, upstream: FakeOpenAI, stripe: FakeStripe
-) -> Iterator[Runner]:
-    env = runner_env(upstream) | {
+def stripe_runner(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI, stripe: FakeStripe) -> Iterator[Runner]:
+    env = runner_env(fake) | {
         "KIROSHI_PAYMENTS": "stripe",
         "STRIPE_API_KEY": stripe.api_key,
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
@@ -184,6 +175,15 @@ def replies(browser: Any) -> list[str]:
 def reply_done(browser: Any) -> bool:
     script = "return !document.querySelector('.message.streaming') && !document.querySelector('.chat.replying')"
     return bool(browser.execute_script(script))
+
+
+def refund_in_console(browser: Any, refund: Any, plan: str) -> None:
+    """Refund (and confirm) with the contract's button; the page then shows it refunded and the free tier."""
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", refund)
+    refund.click()
+    click(browser, f"Confirm refund {plan}")
+    wait(browser, lambda page: "refunded" in contracts_text(page))
+    assert "Free tier" in browser.find_element("css selector", ".facts").text
 
 
 def api_login(runner: Runner, email: str) -> dict[str, str]:
@@ -306,11 +306,7 @@ def test_sign_up_chat_stream_stop_reload_buy_and_refund(browser: Any, runner: Ru
     facts = browser.find_element("css selector", ".facts").text
     assert "Console Pro" in facts and "50,000 per period" in facts
     browser.save_screenshot(str(tmp_path / "plans.png"))
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", refund)
-    refund.click()
-    click(browser, "Confirm refund console pro")
-    wait(browser, lambda page: "refunded" in contracts_text(page))
-    assert "Free tier" in browser.find_element("css selector", ".facts").text
+    refund_in_console(browser, refund, "console pro")
     # The one failed request: the checkout that answered 409 (Chromium logs every 4xx fetch as an error).
     errors = no_console_errors(browser)
     assert len(errors) == 1 and "/subscriptions/checkout" in errors[0] and "409" in errors[0], errors
@@ -517,11 +513,7 @@ def test_stripe_checkout_buys_from_the_console_shows_usage_and_refunds_once(
     assert meter(browser, "Money used")[1] == 5
     browser.save_screenshot(str(tmp_path / "stripe-plans.png"))
 
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", refund)
-    refund.click()
-    click(browser, "Confirm refund stripe pro")
-    wait(browser, lambda page: "refunded" in contracts_text(page))
-    assert "Free tier" in browser.find_element("css selector", ".facts").text
+    refund_in_console(browser, refund, "stripe pro")
     assert len(stripe.refunds) == 1 and stripe.refunds[0]["payment_intent"] == session["payment_intent"]
     assert len(stripe.refund_requests()) == 1
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
@@ -23,17 +22,9 @@ PRO = Plan("plan1", "Pro", "", 999, "USD", 30, None, None, "active", NOW, NOW)
 OTHER = replace(PRO, plan_id="plan2", title="Team")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeStripe]:
-    with FakeStripe() as started:
-        yield started
-
-
 @pytest.fixture
-def fake(server: FakeStripe) -> Iterator[FakeStripe]:
-    server.reset()
-    yield server
-    server.reset()
+def fake(stripe: FakeStripe) -> FakeStripe:
+    return stripe
 
 
 def gateway_for(fake: FakeStripe, *, retries: int = 0, timeout: float = 5.0, key: str | None = None) -> StripeGateway:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,19 +13,6 @@ from lib.services import Services
 from tests.support.client import Account, Client
 from tests.support.fake_stripe import FakeStripe
 from tests.support.stripe_payments import WEBHOOK_SECRET
-
-
-@pytest.fixture(scope="session")
-def stripe_server() -> Iterator[FakeStripe]:
-    with FakeStripe() as started:
-        yield started
-
-
-@pytest.fixture
-def stripe(stripe_server: FakeStripe) -> Iterator[FakeStripe]:
-    stripe_server.reset()
-    yield stripe_server
-    stripe_server.reset()
 
 
 @pytest.fixture

@@ -20,13 +20,20 @@ def _later(client: Client, clock: MovableClock, account: Account, seconds: float
     client.relogin(account)
 
 
+def _refused_on_day_10(
+    client: Client, stripe: FakeStripe, clock: MovableClock, account: Account, contract_id: str
+) -> None:
+    """Ten days in, a refund request that Stripe's outage answers 503 (its quote is kept)."""
+    _later(client, clock, account, 10 * DAY)
+    stripe.fail(3, 503)
+    assert refund(client, account, contract_id).status == 503
+
+
 def test_a_retry_after_the_quote_expired_refunds_as_of_now_under_a_new_key(
     client: Client, stripe: FakeStripe, alice: Account, plan: dict[str, Any], clock: MovableClock
 ) -> None:
     contract, intent = bought(client, stripe, alice, plan["plan_id"])
-    _later(client, clock, alice, 10 * DAY)
-    stripe.fail(3, 503)
-    assert refund(client, alice, contract["contract_id"]).status == 503
+    _refused_on_day_10(client, stripe, clock, alice, contract["contract_id"])
     _later(client, clock, alice, DAY)  # a day later: the day-10 quote is not honoured
 
     retried = refund(client, alice, contract["contract_id"])
@@ -69,9 +76,7 @@ def test_a_retry_after_the_contract_ended_refunds_nothing(
     client: Client, stripe: FakeStripe, alice: Account, plan: dict[str, Any], clock: MovableClock
 ) -> None:
     contract, _ = bought(client, stripe, alice, plan["plan_id"])
-    _later(client, clock, alice, 10 * DAY)
-    stripe.fail(3, 503)
-    assert refund(client, alice, contract["contract_id"]).status == 503
+    _refused_on_day_10(client, stripe, clock, alice, contract["contract_id"])
     _later(client, clock, alice, 25 * DAY)  # the contract ended on day 30, used in full
 
     late = refund(client, alice, contract["contract_id"])
@@ -86,9 +91,7 @@ def test_a_stale_quote_never_cuts_a_later_paid_contract(
 ) -> None:
     first, _ = bought(client, stripe, alice, plan["plan_id"])
     second, _ = bought(client, stripe, alice, plan["plan_id"])  # days 30-60
-    _later(client, clock, alice, 10 * DAY)
-    stripe.fail(3, 503)
-    assert refund(client, alice, first["contract_id"]).status == 503
+    _refused_on_day_10(client, stripe, clock, alice, first["contract_id"])
     _later(client, clock, alice, 10 * DAY)  # day 20
 
     refunded = refund(client, alice, first["contract_id"])
@@ -127,9 +130,7 @@ def test_a_concurrent_retry_after_a_stale_quote_still_refunds_once(
     client: Client, stripe: FakeStripe, alice: Account, plan: dict[str, Any], clock: MovableClock
 ) -> None:
     contract, _ = bought(client, stripe, alice, plan["plan_id"])
-    _later(client, clock, alice, 10 * DAY)
-    stripe.fail(3, 503)
-    assert refund(client, alice, contract["contract_id"]).status == 503
+    _refused_on_day_10(client, stripe, clock, alice, contract["contract_id"])
     _later(client, clock, alice, REFUND_QUOTE_TTL.total_seconds() + 60)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
