@@ -213,9 +213,7 @@ def refund(services: Services, caller: Principal, contract_id: str) -> Contract:
             raise NotFound("no such contract", code="contract_not_found")
         require_owner(caller, contract.user_id)
         now = services.now()
-        if contract.refunded_at is not None:
-            if at_stripe is not None and at_stripe.made_here:  # a webhook wrote this request's refund first
-                return contract
+        if contract.refunded_at is not None:  # by another request, or Stripe's webhook: exactly one 200
             raise _already_refunded()
         head = subscribers.get_subscriber(db, contract.user_id)
         if head is None:
@@ -260,7 +258,6 @@ def _expired() -> Conflict:
 @dataclasses.dataclass(frozen=True)
 class _AtStripe:
     plan: RefundPlan  # what the ledger writes: the amount Stripe refunds, the contract's new end
-    made_here: bool  # this request's call created the refund at Stripe (not a replay, not adopted)
 
 
 def refund_key(contract: Contract) -> str:
@@ -296,7 +293,7 @@ def _refund_at_stripe(services: Services, contract: Contract, now: dt.datetime) 
             made = gateway.contract_refunds(intent, contract.contract_id, contract.currency)
             if made > 0:
                 ends = periods.plan_refund(contract.price_minor, contract.period, now)
-                return _AtStripe(dataclasses.replace(ends, amount_minor=min(made, contract.price_minor)), False)
+                return _AtStripe(dataclasses.replace(ends, amount_minor=min(made, contract.price_minor)))
         if contract.ends_at <= now:
             raise _expired()
         contract = contracts.quote_refund(services.db, contract, now, stale_before=now - REFUND_QUOTE_TTL)
@@ -304,11 +301,11 @@ def _refund_at_stripe(services: Services, contract: Contract, now: dt.datetime) 
     plan = periods.plan_refund(contract.price_minor, contract.period, quoted_at)
     plan = dataclasses.replace(plan, amount_minor=stripe_floor(plan.amount_minor, contract.currency))
     if plan.amount_minor == 0:
-        return _AtStripe(plan, made_here=False)
-    made_refund = gateway.refund(
+        return _AtStripe(plan)
+    gateway.refund(
         intent, plan.amount_minor, contract.currency, contract.contract_id, idempotency_key=refund_key(contract)
     )
-    return _AtStripe(plan, made_here=not made_refund.replayed)
+    return _AtStripe(plan)
 
 
 def settle_at_provider(services: Services, payment_intent_id: str, refunded_minor: int | None) -> Contract | None:
